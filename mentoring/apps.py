@@ -1,0 +1,5 @@
+from django.contrib.admin.apps import AdminConfig
+
+
+class MentoringAdminConfig(AdminConfig):
+    default_site = "mentoring.admin_site.MentoringAdminSite"

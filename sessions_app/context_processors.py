@@ -1,0 +1,8 @@
+def roles(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {
+        "sees_all_appointments": user.sees_all_appointments,
+        "can_use_admin": user.is_staff or user.has_perm("sessions_app.use_admin"),
+    }

@@ -1,0 +1,13 @@
+class AppointmentActionNotAllowed(Exception):
+    """An action on a Service Appointment that its state, its time or the user does not allow.
+
+    The message is written for the person who tried, and views show it as it is.
+    """
+
+
+class AppointmentAlreadyWrappedUp(AppointmentActionNotAllowed):
+    pass
+
+
+class AppointmentAlreadyCancelled(AppointmentActionNotAllowed):
+    pass

@@ -1,0 +1,16 @@
+from .appointments import AppointmentEvent, CancellationReason, ServiceAppointment
+from .people import Funder, FundingArrangement, Mentee, Mentor
+from .sequences import Sequence
+from .users import User
+
+__all__ = [
+    "AppointmentEvent",
+    "CancellationReason",
+    "Funder",
+    "FundingArrangement",
+    "Mentee",
+    "Mentor",
+    "Sequence",
+    "ServiceAppointment",
+    "User",
+]

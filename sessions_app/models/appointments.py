@@ -1,0 +1,297 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from sessions_app.exceptions import (
+    AppointmentActionNotAllowed,
+    AppointmentAlreadyCancelled,
+    AppointmentAlreadyWrappedUp,
+)
+
+from .people import FundingArrangement, Mentee, Mentor
+
+REFERENCE_PREFIX = "SA-"
+REFERENCE_DIGITS = 6
+
+
+def format_reference(number: int) -> str:
+    return f"{REFERENCE_PREFIX}{number:0{REFERENCE_DIGITS}d}"
+
+
+class CancellationReason(models.Model):
+    """The reasons offered when a session is cancelled. Shared in attendance emails."""
+
+    class InitiatedBy(models.TextChoices):
+        MENTEE = "mentee", "Mentee"
+        MENTOR = "mentor", "Mentor"
+        ORGANISATION = "organisation", "Organisation"
+
+    label = models.CharField(max_length=120, unique=True)
+    initiated_by = models.CharField(max_length=20, choices=InitiatedBy.choices)
+    is_active = models.BooleanField("active", default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "label"]
+
+    def __str__(self):
+        return self.label
+
+
+class ServiceAppointmentQuerySet(models.QuerySet):
+    def with_people(self):
+        return self.select_related("mentor__user", "mentee")
+
+    def to_wrap_up(self, now=None):
+        """Started and still not wrapped up or cancelled."""
+        return self.filter(status=ServiceAppointment.Status.SCHEDULED, starts_at__lte=now or timezone.now())
+
+    def between(self, start, end):
+        return self.filter(starts_at__gte=start, starts_at__lt=end)
+
+
+class ServiceAppointment(models.Model):
+    """One mentoring session between a mentor and a mentee."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        AWAITING_FINANCE = "awaiting_finance", "Awaiting Finance"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Outcome(models.TextChoices):
+        ATTENDED = "attended", "Attended"
+        LATE_CANCELLATION = "late_cancellation", "Late-notice cancellation"
+        DID_NOT_ATTEND = "did_not_attend", "Did not attend"
+        CANCELLED = "cancelled", "Cancelled (did not take place)"
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+
+    # The only moves a Service Appointment can make: action -> (from statuses, to status).
+    TRANSITIONS = {
+        "wrap_up": ({Status.SCHEDULED}, Status.COMPLETED),
+        "wrap_up_missing_information": ({Status.SCHEDULED}, Status.AWAITING_FINANCE),
+        "finance_complete": ({Status.AWAITING_FINANCE}, Status.COMPLETED),
+        "cancel": ({Status.SCHEDULED}, Status.CANCELLED),
+    }
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    mentor = models.ForeignKey(Mentor, on_delete=models.PROTECT, related_name="appointments")
+    mentee = models.ForeignKey(Mentee, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField("starts")
+    ends_at = models.DateTimeField("ends")
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IN_PERSON)
+    location = models.CharField(
+        "location or meeting link", max_length=255, blank=True,
+        help_text="Address or room for in-person sessions; meeting link for online ones.",
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+
+    # Filled in by the wrap-up.
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    funding_arrangement = models.ForeignKey(
+        FundingArrangement, on_delete=models.PROTECT, null=True, blank=True, related_name="appointments"
+    )
+    session_notes = models.TextField(blank=True)
+    actual_minutes = models.PositiveIntegerField("actual duration (minutes)", null=True, blank=True)
+    admin_details = models.TextField(
+        blank=True, help_text="What the mentor said was missing when wrapping up. Read by Finance."
+    )
+    wrapped_up_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    wrapped_up_at = models.DateTimeField(null=True, blank=True)
+
+    # Filled in by a cancellation.
+    cancellation_reason = models.ForeignKey(
+        CancellationReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancellation_note = models.TextField(
+        "internal cancellation note", blank=True, help_text="Never shared in attendance emails."
+    )
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    notice_hours = models.DecimalField(
+        "notice given (hours)", max_digits=8, decimal_places=1, null=True, blank=True
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ServiceAppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["starts_at"]
+        permissions = [
+            ("view_all_appointments", "Can see every mentor's Service Appointments"),
+            ("act_for_mentors", "Can wrap up or cancel sessions on a mentor's behalf"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="sa_ends_after_start"),
+            models.CheckConstraint(condition=Q(reference__startswith=REFERENCE_PREFIX), name="sa_reference_format"),
+            models.CheckConstraint(
+                condition=Q(status__in=["scheduled", "awaiting_finance", "completed", "cancelled"]),
+                name="sa_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | (Q(outcome="") & Q(wrapped_up_at__isnull=True)),
+                name="sa_scheduled_not_wrapped_up",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["completed", "awaiting_finance"])
+                | (~Q(outcome="") & Q(wrapped_up_at__isnull=False)),
+                name="sa_wrapped_up_has_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="awaiting_finance") | ~Q(admin_details=""),
+                name="sa_awaiting_finance_has_admin_details",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False, cancellation_reason__isnull=False),
+                name="sa_cancelled_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_minutes__isnull=True) | Q(actual_minutes__gt=0),
+                name="sa_actual_minutes_positive",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["mentor", "starts_at"]),
+            models.Index(fields=["status", "starts_at"]),
+            models.Index(fields=["starts_at"]),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("appointment-detail", kwargs={"reference": self.reference})
+
+    def clean(self):
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "The session must end after it starts."})
+
+    # ---- time ----
+    @property
+    def booked_minutes(self) -> int:
+        return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def minutes(self) -> int:
+        """What the session counts for: the actual duration once recorded, the booked one until then."""
+        return self.actual_minutes or self.booked_minutes
+
+    def has_started(self, now=None) -> bool:
+        return self.starts_at <= (now or timezone.now())
+
+    # ---- state ----
+    @property
+    def is_wrapped_up(self) -> bool:
+        return self.status in (self.Status.COMPLETED, self.Status.AWAITING_FINANCE)
+
+    @property
+    def wrapped_up_on_behalf(self) -> bool:
+        return self.wrapped_up_by_id is not None and self.wrapped_up_by_id != self.mentor.user_id
+
+    def blocker(self, action: str, *, by, now=None) -> AppointmentActionNotAllowed | None:
+        """Why `by` may not take `action` now, as an exception to raise or show; None when allowed."""
+        now = now or timezone.now()
+        allowed_from, _ = self.TRANSITIONS[action]
+        if action == "finance_complete":
+            if not by.has_perm("sessions_app.use_admin"):
+                return AppointmentActionNotAllowed("Only Finance can complete a wrap-up that is awaiting Finance.")
+        elif by.pk != self.mentor.user_id and not by.acts_for_mentors:
+            return AppointmentActionNotAllowed(f"{self.reference} is not one of your sessions.")
+        if self.status not in allowed_from:
+            return self._state_blocker()
+        if action.startswith("wrap_up") and not self.has_started(now):
+            local = timezone.localtime(self.starts_at)
+            return AppointmentActionNotAllowed(
+                f"{self.reference} has not started yet. You can wrap it up from "
+                f"{date_format(local, 'l j F Y')} at {local:%H:%M}."
+            )
+        if action == "cancel" and self.has_started(now):
+            return AppointmentActionNotAllowed(
+                f"{self.reference} has already started, so it cannot be cancelled in advance. "
+                "Wrap it up instead and choose what happened."
+            )
+        return None
+
+    def can(self, action: str, *, by, now=None) -> bool:
+        return self.blocker(action, by=by, now=now) is None
+
+    def ensure_can(self, action: str, *, by, now=None) -> None:
+        problem = self.blocker(action, by=by, now=now)
+        if problem is not None:
+            raise problem
+
+    def _state_blocker(self) -> AppointmentActionNotAllowed:
+        if self.status == self.Status.CANCELLED:
+            who = self.cancelled_by or "someone"
+            return AppointmentAlreadyCancelled(
+                f"{self.reference} was already cancelled by {who} on {_when(self.cancelled_at)}."
+            )
+        if self.is_wrapped_up:
+            who = self.wrapped_up_by or "someone"
+            return AppointmentAlreadyWrappedUp(
+                f"{self.reference} was already wrapped up by {who} on {_when(self.wrapped_up_at)}."
+            )
+        return AppointmentActionNotAllowed(f"{self.reference} is {self.get_status_display()}.")
+
+
+def _when(moment) -> str:
+    if moment is None:
+        return "an unknown date"
+    local = timezone.localtime(moment)
+    return f"{date_format(local, 'j F Y')} at {local:%H:%M}"
+
+
+class AppointmentEvent(models.Model):
+    """The history of a Service Appointment: what happened, when, who did it, on whose behalf."""
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        WRAPPED_UP = "wrapped_up", "Wrapped up"
+        SENT_TO_FINANCE = "sent_to_finance", "Sent to Finance"
+        COMPLETED_BY_FINANCE = "completed_by_finance", "Completed by Finance"
+        CANCELLED = "cancelled", "Cancelled"
+
+    appointment = models.ForeignKey(ServiceAppointment, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="Who did it; empty when the system did.",
+    )
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        help_text="The mentor, when someone else acted for them.",
+    )
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        indexes = [models.Index(fields=["appointment", "occurred_at"])]
+
+    def __str__(self):
+        return f"{self.appointment_id}: {self.get_kind_display()}"
+
+    @classmethod
+    def record(cls, appointment, kind, *, by, description="", at=None):
+        mentor_user_id = appointment.mentor.user_id
+        return cls.objects.create(
+            appointment=appointment,
+            kind=kind,
+            occurred_at=at or timezone.now(),
+            actor=by,
+            on_behalf_of_id=mentor_user_id if by is not None and by.pk != mentor_user_id else None,
+            description=description,
+        )

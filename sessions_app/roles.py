@@ -1,0 +1,9 @@
+"""The three roles are groups, created by a migration, each holding the permissions it needs."""
+
+MENTOR = "Mentor"
+SENIOR_LEADERSHIP = "Senior Leadership"
+FINANCE = "Finance"
+
+VIEW_ALL_APPOINTMENTS = "sessions_app.view_all_appointments"
+ACT_FOR_MENTORS = "sessions_app.act_for_mentors"
+USE_ADMIN = "sessions_app.use_admin"

@@ -1,0 +1,251 @@
+"""Everything the pages read. Each function returns what one part of a page shows, in a fixed number of queries."""
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from sessions_app.models import AppointmentEvent, Mentor, ServiceAppointment, User
+from sessions_app.pay import session_pay
+
+Status = ServiceAppointment.Status
+HOMEPAGE_LIST_LIMIT = 50
+UPCOMING_LIMIT = 10
+CALENDAR_DAY_LIMIT = 6
+
+
+def local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    first = date(year, month, 1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return local_midnight(first), local_midnight(following)
+
+
+def last_day_of_month(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def appointments_visible_to(user: User, *, mentor_id: int | None = None):
+    """Mentors see their own appointments; Senior Leadership and Finance see everyone's."""
+    appointments = ServiceAppointment.objects.all()
+    if not user.sees_all_appointments:
+        return appointments.filter(mentor__user=user)
+    if mentor_id is not None:
+        appointments = appointments.filter(mentor_id=mentor_id)
+    return appointments
+
+
+@dataclass
+class Deadline:
+    day: date
+    days_left: int
+
+    @property
+    def is_today(self) -> bool:
+        return self.days_left == 0
+
+
+def wrap_up_deadline(today: date) -> Deadline:
+    """Sessions must be wrapped up before the final day of the month, when invoices are generated."""
+    last = last_day_of_month(today)
+    return Deadline(day=last, days_left=(last - today).days)
+
+
+@dataclass
+class Homepage:
+    to_wrap_up: list
+    to_wrap_up_count: int
+    deadline: Deadline
+    today: list
+    upcoming: list
+
+
+def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    visible = appointments_visible_to(user).with_people()
+    outstanding = visible.to_wrap_up(now).order_by("starts_at")
+    to_wrap_up = list(outstanding[: HOMEPAGE_LIST_LIMIT + 1])
+    count = len(to_wrap_up) if len(to_wrap_up) <= HOMEPAGE_LIST_LIMIT else outstanding.count()
+    tomorrow = local_midnight(today + timedelta(days=1))
+    return Homepage(
+        to_wrap_up=to_wrap_up[:HOMEPAGE_LIST_LIMIT],
+        to_wrap_up_count=count,
+        deadline=wrap_up_deadline(today),
+        today=list(visible.between(local_midnight(today), tomorrow).order_by("starts_at")[:HOMEPAGE_LIST_LIMIT]),
+        upcoming=list(visible.filter(starts_at__gte=tomorrow).order_by("starts_at")[:UPCOMING_LIMIT]),
+    )
+
+
+@dataclass
+class CalendarDay:
+    day: date
+    in_month: bool
+    is_today: bool
+    appointments: list = field(default_factory=list)
+    hidden: int = 0
+
+
+@dataclass
+class CalendarMonth:
+    first: date
+    weeks: list
+    previous: date
+    next: date
+    total: int
+
+
+def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None = None, today: date | None = None):
+    """A Monday-first grid of the month's weeks, each day holding its sessions."""
+    today = today or timezone.localdate()
+    first = date(year, month, 1)
+    last = last_day_of_month(first)
+    grid_start = first - timedelta(days=first.weekday())
+    grid_end = last + timedelta(days=6 - last.weekday())
+    days = {}
+    cursor = grid_start
+    while cursor <= grid_end:
+        days[cursor] = CalendarDay(day=cursor, in_month=cursor.month == month, is_today=cursor == today)
+        cursor += timedelta(days=1)
+    appointments = (
+        appointments_visible_to(user, mentor_id=mentor_id)
+        .with_people()
+        .between(local_midnight(grid_start), local_midnight(grid_end + timedelta(days=1)))
+        .order_by("starts_at")
+    )
+    total = 0
+    for appointment in appointments:
+        cell = days[timezone.localdate(appointment.starts_at)]
+        total += cell.in_month
+        if len(cell.appointments) < CALENDAR_DAY_LIMIT:
+            cell.appointments.append(appointment)
+        else:
+            cell.hidden += 1
+    ordered = list(days.values())
+    return CalendarMonth(
+        first=first,
+        weeks=[ordered[i : i + 7] for i in range(0, len(ordered), 7)],
+        previous=(first - timedelta(days=1)).replace(day=1),
+        next=last + timedelta(days=1),
+        total=total,
+    )
+
+
+@dataclass
+class StatusCount:
+    status: str
+    label: str
+    count: int
+
+
+@dataclass
+class MentorMonth:
+    mentor: Mentor
+    appointments: list
+    booked_hours: Decimal
+    wrapped_up_hours: Decimal
+    pay: Decimal
+    awaiting_finance: int
+
+
+@dataclass
+class MentorOutstanding:
+    mentor: Mentor
+    outstanding: int
+    oldest: datetime
+
+
+@dataclass
+class Dashboard:
+    first: date
+    previous: date
+    next: date
+    by_status: list
+    total: int
+    mentor_month: MentorMonth | None
+    mentors_outstanding: list | None
+
+
+def _hours(minutes: int) -> Decimal:
+    return (Decimal(minutes) / Decimal(60)).quantize(Decimal("0.01"))
+
+
+def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
+    appointments = list(
+        mentor.appointments.select_related("mentee").between(start, end).order_by("starts_at")
+    )
+    for appointment in appointments:
+        appointment.mentor = mentor
+        appointment.pay = session_pay(appointment, mentor.hourly_pay_rate)
+    live = [a for a in appointments if a.status != Status.CANCELLED]
+    wrapped = [a for a in appointments if a.status == Status.COMPLETED]
+    return MentorMonth(
+        mentor=mentor,
+        appointments=appointments,
+        booked_hours=_hours(sum(a.booked_minutes for a in live)),
+        wrapped_up_hours=_hours(sum(a.minutes for a in wrapped)),
+        pay=sum((a.pay for a in appointments), Decimal("0.00")),
+        awaiting_finance=sum(a.status == Status.AWAITING_FINANCE for a in appointments),
+    )
+
+
+def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None) -> list[MentorOutstanding]:
+    now = now or timezone.now()
+    pending = Q(appointments__status=Status.SCHEDULED, appointments__starts_at__lte=now)
+    mentors = (
+        Mentor.objects.select_related("user")
+        .annotate(outstanding=Count("appointments", filter=pending), oldest=Min("appointments__starts_at", filter=pending))
+        .filter(outstanding__gt=0)
+        .order_by("oldest")
+    )
+    return [MentorOutstanding(mentor=m, outstanding=m.outstanding, oldest=m.oldest) for m in mentors]
+
+
+def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
+    start, end = month_bounds(year, month)
+    scope = appointments_visible_to(user, mentor_id=mentor_id).between(start, end)
+    counts = dict(scope.order_by().values_list("status").annotate(n=Count("pk")))
+    by_status = [StatusCount(value, label, counts.get(value, 0)) for value, label in Status.choices]
+
+    mentor = None
+    if user.sees_all_appointments:
+        if mentor_id is not None:
+            mentor = Mentor.objects.select_related("user").filter(pk=mentor_id).first()
+    else:
+        mentor = Mentor.objects.select_related("user").filter(user=user).first()
+
+    first = start.date() if timezone.is_naive(start) else timezone.localdate(start)
+    return Dashboard(
+        first=first,
+        previous=(first - timedelta(days=1)).replace(day=1),
+        next=timezone.localdate(end),
+        by_status=by_status,
+        total=sum(counts.values()),
+        mentor_month=mentor_month(mentor, start, end) if mentor else None,
+        mentors_outstanding=mentors_with_sessions_to_wrap_up(now=now) if user.sees_all_appointments else None,
+    )
+
+
+def appointment_history(appointment: ServiceAppointment) -> list[AppointmentEvent]:
+    return list(appointment.events.select_related("actor", "on_behalf_of"))
+
+
+def mentors_for_filter(user: User) -> list[Mentor]:
+    if not user.sees_all_appointments:
+        return []
+    return list(Mentor.objects.select_related("user").order_by("user__full_name"))
+
+
+def appointments_for_feed(mentor: Mentor, *, days_back: int, days_ahead: int, now=None):
+    now = now or timezone.now()
+    return (
+        mentor.appointments.select_related("mentee")
+        .filter(starts_at__gte=now - timedelta(days=days_back), starts_at__lt=now + timedelta(days=days_ahead))
+        .order_by("starts_at")
+    )
