@@ -81,3 +81,8 @@ def leader_client(client, leader):
 @pytest.fixture
 def finance_client(client, finance_user):
     return _client_for(client, finance_user)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

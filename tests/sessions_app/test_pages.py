@@ -1,0 +1,258 @@
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app.models import ServiceAppointment
+from sessions_app.selectors import wrap_up_deadline
+from tests.factories import AppointmentFactory, MentorFactory
+
+Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
+
+
+def hours_ago(hours):
+    return timezone.now().replace(microsecond=0) - timedelta(hours=hours)
+
+
+def completed(mentor, start, minutes=60, outcome=Outcome.ATTENDED, **extra):
+    return AppointmentFactory(
+        mentor=mentor, starts_at=start, ends_at=start + timedelta(minutes=minutes), status=Status.COMPLETED,
+        outcome=outcome, wrapped_up_at=start + timedelta(hours=2), wrapped_up_by=mentor.user, **extra,
+    )
+
+
+def sa_links(html):
+    return re.findall(r'class="sa-link" href="/appointments/(SA-\d+)/"', html)
+
+
+@pytest.mark.parametrize("url", ["/", "/calendar/", "/dashboard/", "/appointments/SA-000001/"])
+def test_pages_ask_for_log_in(client, db, url):
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url.startswith("/accounts/login/?next=")
+
+
+def test_logging_in_with_email_address_reaches_the_homepage(client, mentor):
+    response = client.post("/accounts/login/", {"username": "ANN@example.com", "password": "correct-horse-battery"})
+    assert response.status_code == 302 and response.url == "/"
+    assert "My sessions" in client.get("/").content.decode()
+
+
+def test_wrong_password_says_so(client, mentor):
+    response = client.post("/accounts/login/", {"username": "ann@example.com", "password": "nope"})
+    assert "Please enter a correct email address and password" in response.content.decode()
+
+
+class TestHomepage:
+    def test_lists_started_sessions_not_wrapped_up_oldest_first(self, mentor_client, mentor):
+        newer = AppointmentFactory(mentor=mentor, starts_at=hours_ago(5), ends_at=hours_ago(4))
+        older = AppointmentFactory(mentor=mentor, starts_at=hours_ago(50), ends_at=hours_ago(49))
+        completed(mentor, hours_ago(30))
+        AppointmentFactory(mentor=mentor, starts_at=hours_ago(80), ends_at=hours_ago(79), status=Status.CANCELLED,
+                           cancelled_at=hours_ago(100), cancellation_reason_id=1)
+        html = mentor_client.get("/").content.decode()
+        section = html.split('id="to-wrap-up"')[1].split("</section>")[0]
+        assert sa_links(section) == [older.reference, newer.reference]
+        assert 'class="count">2<' in section
+
+    def test_says_how_many_days_until_the_month_end_deadline(self, mentor_client):
+        html = mentor_client.get("/").content.decode()
+        deadline = wrap_up_deadline(timezone.localdate())
+        if deadline.is_today:
+            assert "Today is the deadline" in html
+        else:
+            assert f"{deadline.days_left} day" in html
+            assert deadline.day.strftime("%-d %B") in html
+
+    def test_deadline_is_the_last_day_of_the_month(self):
+        assert wrap_up_deadline(date(2026, 11, 25)).day == date(2026, 11, 30)
+        assert wrap_up_deadline(date(2026, 11, 25)).days_left == 5
+        assert wrap_up_deadline(date(2028, 2, 29)).is_today
+
+    def test_shows_todays_and_upcoming_sessions(self, mentor_client, mentor):
+        now = timezone.localtime()
+        later_today = AppointmentFactory(mentor=mentor, starts_at=now.replace(hour=23, minute=0, second=0, microsecond=0),
+                                         ends_at=now.replace(hour=23, minute=30, second=0, microsecond=0))
+        next_week = AppointmentFactory(mentor=mentor, starts_at=now + timedelta(days=7), ends_at=now + timedelta(days=7, hours=1))
+        html = mentor_client.get("/").content.decode()
+        today = html.split('id="today"')[1].split("</section>")[0]
+        upcoming = html.split('id="upcoming"')[1].split("</section>")[0]
+        assert later_today.reference in today
+        assert sa_links(upcoming) == [next_week.reference]
+
+    def test_mentor_never_sees_another_mentors_sessions(self, mentor_client, other_mentor):
+        theirs = AppointmentFactory(mentor=other_mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
+        assert theirs.reference not in mentor_client.get("/").content.decode()
+
+    def test_senior_leadership_sees_every_mentors_sessions_to_wrap_up(self, leader_client, mentor, other_mentor):
+        mine = AppointmentFactory(mentor=mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
+        theirs = AppointmentFactory(mentor=other_mentor, starts_at=hours_ago(6), ends_at=hours_ago(5))
+        html = leader_client.get("/").content.decode()
+        assert "Sessions across all mentors" in html
+        assert sa_links(html.split('id="to-wrap-up"')[1].split("</section>")[0]) == [theirs.reference, mine.reference]
+        assert "with Ann Mentor" in html
+
+
+class TestCalendar:
+    def test_month_grid_shows_each_session_with_its_sa_link_and_status(self, mentor_client, mentor):
+        start = timezone.make_aware(timezone.datetime(2026, 3, 10, 14, 0))
+        appointment = AppointmentFactory(mentor=mentor, starts_at=start, ends_at=start + timedelta(hours=1))
+        html = mentor_client.get("/calendar/2026/3/").content.decode()
+        assert "March 2026" in html
+        assert sa_links(html) == [appointment.reference]
+        assert 'class="badge badge--scheduled">Scheduled<' in html
+        assert 'href="/calendar/2026/2/"' in html and 'href="/calendar/2026/4/"' in html
+
+    def test_previous_and_next_cross_the_year(self, mentor_client):
+        html = mentor_client.get("/calendar/2027/1/").content.decode()
+        assert 'href="/calendar/2026/12/"' in html and 'href="/calendar/2027/2/"' in html
+
+    def test_grid_runs_monday_to_sunday_over_whole_weeks(self, mentor_client):
+        response = mentor_client.get("/calendar/2026/11/")
+        weeks = response.context["grid"].weeks
+        assert weeks[0][0].day == date(2026, 10, 26) and weeks[-1][-1].day == date(2026, 12, 6)
+        assert all(len(week) == 7 for week in weeks)
+
+    def test_session_near_midnight_lands_on_its_london_day(self, mentor_client, mentor):
+        # 23:30 BST on 31 May is 22:30 UTC: it belongs to 31 May, not 1 June.
+        start = timezone.make_aware(timezone.datetime(2026, 5, 31, 23, 30))
+        appointment = AppointmentFactory(mentor=mentor, starts_at=start, ends_at=start + timedelta(minutes=30))
+        grid = mentor_client.get("/calendar/2026/5/").context["grid"]
+        cell = next(c for week in grid.weeks for c in week if c.day == date(2026, 5, 31))
+        assert [a.reference for a in cell.appointments] == [appointment.reference]
+
+    def test_impossible_month_is_not_found(self, mentor_client):
+        assert mentor_client.get("/calendar/2026/13/").status_code == 404
+
+    def test_another_mentors_sessions_are_not_on_my_calendar(self, mentor_client, other_mentor):
+        theirs = AppointmentFactory(mentor=other_mentor)
+        local = timezone.localtime(theirs.starts_at)
+        assert theirs.reference not in mentor_client.get(f"/calendar/{local.year}/{local.month}/").content.decode()
+
+    def test_senior_leadership_can_filter_by_mentor(self, leader_client, mentor, other_mentor):
+        mine, theirs = AppointmentFactory(mentor=mentor), AppointmentFactory(mentor=other_mentor)
+        local = timezone.localtime(mine.starts_at)
+        url = f"/calendar/{local.year}/{local.month}/"
+        both = leader_client.get(url).content.decode()
+        assert mine.reference in both and theirs.reference in both
+        only_mine = leader_client.get(url, {"mentor": mentor.pk}).content.decode()
+        assert mine.reference in only_mine and theirs.reference not in only_mine
+
+
+class TestDashboard:
+    def test_counts_hours_and_pay_for_the_month(self, mentor_client, mentor):
+        mentor.hourly_pay_rate = Decimal("30.00")
+        mentor.save()
+        first = timezone.make_aware(timezone.datetime(2026, 4, 6, 10, 0))
+        completed(mentor, first, minutes=60)  # £30
+        completed(mentor, first + timedelta(days=1), minutes=45, outcome=Outcome.DID_NOT_ATTEND)  # £22.50
+        completed(mentor, first + timedelta(days=2), minutes=60, outcome=Outcome.CANCELLED)  # not paid
+        AppointmentFactory(mentor=mentor, starts_at=first + timedelta(days=3), ends_at=first + timedelta(days=3, minutes=90))
+        response = mentor_client.get("/dashboard/", {"month": "2026-04"})
+        board = response.context["board"]
+        assert {row.status: row.count for row in board.by_status} == {
+            "scheduled": 1, "awaiting_finance": 0, "completed": 3, "cancelled": 0}
+        assert board.mentor_month.pay == Decimal("52.50")
+        assert board.mentor_month.booked_hours == Decimal("4.25")
+        assert board.mentor_month.wrapped_up_hours == Decimal("2.75")
+        html = response.content.decode()
+        assert "£52.50" in html and "April 2026" in html
+        assert len(sa_links(html)) == 4
+
+    def test_bad_month_falls_back_to_this_month_with_a_message(self, mentor_client):
+        response = mentor_client.get("/dashboard/", {"month": "2026-13"})
+        assert response.status_code == 200
+        assert "“2026-13” is not a month (use YYYY-MM" in response.content.decode()
+        assert response.context["board"].first == timezone.localdate().replace(day=1)
+
+    def test_senior_leadership_sees_every_mentor_with_sessions_to_wrap_up(self, leader_client, mentor, other_mentor):
+        AppointmentFactory(mentor=mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
+        AppointmentFactory(mentor=mentor, starts_at=hours_ago(30), ends_at=hours_ago(29))
+        AppointmentFactory(mentor=other_mentor)  # future: nothing to wrap up
+        board = leader_client.get("/dashboard/").context["board"]
+        assert [(row.mentor, row.outstanding) for row in board.mentors_outstanding] == [(mentor, 2)]
+
+    def test_mentor_does_not_see_the_leadership_table(self, mentor_client):
+        assert "Mentors with sessions still to wrap up" not in mentor_client.get("/dashboard/").content.decode()
+
+
+class TestAppointmentPage:
+    def test_shows_every_field_and_its_history(self, mentor_client, past_appointment):
+        html = mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+        for text in (past_appointment.reference, "Ann Mentor", "Mo Mentee", "Room 2, The Library", "60 minutes booked",
+                     "Scheduled", "Booked</strong>"):
+            assert text in html
+
+    def test_wrap_up_is_offered_once_the_session_has_started(self, mentor_client, past_appointment):
+        html = mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+        assert "Wrap Up Session" in html and "Cancel Session" not in html
+
+    def test_cancel_is_offered_before_the_session_starts(self, mentor_client, future_appointment):
+        html = mentor_client.get(future_appointment.get_absolute_url()).content.decode()
+        assert "Cancel Session" in html and "Wrap Up Session" not in html
+
+    def test_no_actions_on_a_completed_session(self, mentor_client, mentor):
+        appointment = completed(mentor, hours_ago(30))
+        html = mentor_client.get(appointment.get_absolute_url()).content.decode()
+        assert "Wrap Up Session" not in html and "Cancel Session" not in html
+        assert "Wrapped up by Ann Mentor" not in html  # the mentor wrapped up their own: no "on behalf"
+        assert "on behalf of" not in html
+
+    def test_on_behalf_is_shown_when_someone_else_wrapped_up(self, mentor_client, mentor, leader):
+        appointment = completed(mentor, hours_ago(30))
+        ServiceAppointment.objects.filter(pk=appointment.pk).update(wrapped_up_by=leader)
+        html = mentor_client.get(appointment.get_absolute_url()).content.decode()
+        assert "Lee Leader on behalf of Ann Mentor" in html
+
+    def test_senior_leadership_can_act_on_any_mentors_session(self, leader_client, past_appointment):
+        assert "Wrap Up Session" in leader_client.get(past_appointment.get_absolute_url()).content.decode()
+
+    def test_lower_case_reference_redirects_to_the_canonical_address(self, mentor_client, past_appointment):
+        response = mentor_client.get(f"/appointments/{past_appointment.reference.lower()}/")
+        assert response.status_code == 302 and response.url == past_appointment.get_absolute_url()
+
+    @pytest.mark.parametrize("suffix", ["", "wrap-up/", "cancel/"])
+    def test_another_mentors_session_is_not_found(self, mentor_client, other_mentor, suffix):
+        theirs = AppointmentFactory(mentor=other_mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
+        assert mentor_client.get(f"{theirs.get_absolute_url()}{suffix}").status_code == 404
+
+    def test_wrap_up_before_the_start_explains_when_it_can_be_done(self, mentor_client, future_appointment):
+        response = mentor_client.get(reverse("appointment-wrap-up", args=[future_appointment.reference]), follow=True)
+        assert f"{future_appointment.reference} has not started yet. You can wrap it up from" in response.content.decode()
+
+
+class TestQueryCounts:
+    """Each page costs the same number of queries with 5 appointments as with 50."""
+
+    @staticmethod
+    def _count(client, url, django_assert_num_queries=None):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    @pytest.mark.parametrize("who", ["mentor", "leader"])
+    def test_pages_do_not_grow_with_appointments(self, client, mentor, leader, who):
+        user = mentor.user if who == "mentor" else leader
+        client.force_login(user)
+        today = timezone.localtime()
+
+        def add(n):
+            for i in range(n):
+                other = MentorFactory() if i % 5 == 0 else mentor
+                start = today.replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=(i % 20) - 10, minutes=i)
+                AppointmentFactory(mentor=other, starts_at=start, ends_at=start + timedelta(hours=1))
+
+        add(5)
+        a = ServiceAppointment.objects.filter(mentor=mentor).first()
+        urls = ["/", "/calendar/", "/dashboard/", a.get_absolute_url(), f"/dashboard/?mentor={mentor.pk}"]
+        small = [self._count(client, url) for url in urls]
+        add(45)
+        large = [self._count(client, url) for url in urls]
+        assert small == large
+        assert max(large) <= 10
