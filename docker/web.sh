@@ -1,0 +1,17 @@
+#!/bin/sh
+# Web container: apply migrations, then serve the app with gunicorn.
+# WEB_CONCURRENCY sets the number of workers (default: 2 x CPUs + 1, at most 9).
+set -eu
+
+python manage.py migrate --no-input
+
+if [ -z "${WEB_CONCURRENCY:-}" ]; then
+  WEB_CONCURRENCY=$((2 * $(nproc) + 1))
+  [ "$WEB_CONCURRENCY" -le 9 ] || WEB_CONCURRENCY=9
+fi
+
+exec gunicorn mentoring.wsgi:application \
+  --bind 0.0.0.0:8000 \
+  --workers "$WEB_CONCURRENCY" \
+  --timeout "${GUNICORN_TIMEOUT:-60}" \
+  --access-logfile -

@@ -1,0 +1,387 @@
+"""The production deployment (Dockerfile, docker/web.sh, docker-compose.yml) checked without a
+Docker engine: every command a container runs must exist in the project, the stack must refuse
+to start without its secrets, and the environment it passes must give a production configuration."""
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path, PurePosixPath
+
+import environ
+import pytest
+import yaml
+
+from tests.test_settings import settings_with
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+APP_SERVICES = ("web", "worker", "beat")
+WEASYPRINT_DEBIAN_PACKAGES = {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"}
+
+
+# --- reading the files --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return compose["services"]
+
+
+class MissingVariable(Exception):
+    pass
+
+
+_INTERPOLATION = re.compile(r"\$(?:(\$)|\{(\w+)(?:(:?[-?])([^}]*))?\}|(\w+))")
+
+
+def interpolate(value: str, host_env: dict[str, str]) -> str:
+    """Compose's variable substitution: $$, ${VAR}, $VAR, ${VAR:-default}, ${VAR-default}, ${VAR:?error}."""
+
+    def substitute(match):
+        escaped, name, op, arg, bare = match.groups()
+        if escaped:
+            return "$"
+        if bare:
+            return host_env.get(bare, "")
+        value = host_env.get(name)
+        unset_or_empty = value is None or (value == "" and op and op.startswith(":"))
+        if op and op.endswith("?") and unset_or_empty:
+            raise MissingVariable(f"{name}: {arg}")
+        if op and op.endswith("-") and unset_or_empty:
+            return arg
+        return value or ""
+
+    return _INTERPOLATION.sub(substitute, value)
+
+
+def environment_of(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def resolved_environment(service: dict, host_env: dict[str, str]) -> dict[str, str]:
+    return {key: interpolate(value, host_env) for key, value in environment_of(service).items()}
+
+
+def dockerfile_of(service: dict) -> Path:
+    build = service["build"]
+    if isinstance(build, str):
+        build = {"context": build}
+    return (COMPOSE_FILE.parent / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve()
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
+    logical, current = [], ""
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        current += stripped
+        if current.strip():
+            logical.append(current.strip())
+        current = ""
+    result = []
+    for line in logical:
+        instruction, _, args = line.partition(" ")
+        result.append((instruction.upper(), args.strip()))
+    return result
+
+
+def last(instructions, name: str) -> str | None:
+    values = [args for instruction, args in instructions if instruction == name]
+    return values[-1] if values else None
+
+
+def exec_form(args: str) -> list[str]:
+    return json.loads(args) if args.startswith("[") else shlex.split(args)
+
+
+def dockerfile_env(instructions) -> dict[str, str]:
+    env = {}
+    for instruction, args in instructions:
+        if instruction == "ENV":
+            env.update(dict(part.split("=", 1) for part in shlex.split(args)))
+    return env
+
+
+def command_of(service: dict) -> list[str]:
+    command = service.get("command")
+    if command is None:
+        command = exec_form(last(dockerfile_instructions(dockerfile_of(service)), "CMD"))
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def project_dependencies() -> set[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[\[<>=!~ ;]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
+
+
+# --- checking a command -------------------------------------------------------------------------
+
+
+def check_command(argv: list[str], workdir: PurePosixPath, seen=()) -> None:
+    """Fail unless what `argv` runs inside the container exists in the project."""
+    assert argv, "empty command"
+    program = argv[0]
+    if program in {"gunicorn", "celery"}:
+        assert program in project_dependencies(), f"{program} runs in the container but is not a dependency in pyproject.toml"
+    if program == "gunicorn":
+        check_gunicorn(argv)
+    elif program == "celery":
+        check_celery(argv)
+    elif program in {"python", "python3"}:
+        check_python(argv)
+    elif "/" in program or program.endswith(".sh"):
+        check_script(program, workdir, seen)
+    else:
+        pytest.fail(f"do not know how to check command {argv}")
+
+
+def check_gunicorn(argv):
+    targets = [arg for arg in argv[1:] if re.fullmatch(r"[\w.]+:\w+", arg)]
+    assert targets, f"gunicorn is given no module:attribute to serve: {argv}"
+    module_name, attribute = targets[0].split(":")
+    spec = importlib.util.find_spec(module_name)
+    assert spec is not None and spec.origin, f"gunicorn serves {module_name}, which does not exist"
+    assert Path(spec.origin).resolve().is_relative_to(ROOT), f"{module_name} is not a module of this project"
+    module = importlib.import_module(module_name)
+    assert callable(getattr(module, attribute, None)), f"{module_name} defines no WSGI callable {attribute}"
+    bind = argv[argv.index("--bind") + 1] if "--bind" in argv else None
+    assert bind == "0.0.0.0:8000", f"gunicorn must listen on 0.0.0.0:8000 inside the container, not {bind}"
+
+
+def check_celery(argv):
+    from celery import Celery
+    from celery.app.utils import find_app
+    from celery.bin.celery import celery as celery_cli
+
+    app_option = next((argv[i + 1] for i, arg in enumerate(argv) if arg in {"-A", "--app"}), None)
+    assert app_option, f"celery is not told which app to run: {argv}"
+    app = find_app(app_option)  # resolves -A exactly as the celery command does
+    assert isinstance(app, Celery), f"celery -A {app_option} finds {app!r}, not a Celery app"
+    assert importlib.util.find_spec("mentoring.celery").origin == str(ROOT / "mentoring" / "celery.py")
+    assert app is importlib.import_module("mentoring.celery").app, "celery -A mentoring must find mentoring/celery.py's app"
+    subcommands = [arg for arg in argv[1:] if arg in celery_cli.commands]
+    assert subcommands and subcommands[0] in {"worker", "beat"}, f"celery runs no worker or beat: {argv}"
+
+
+def check_python(argv):
+    assert argv[1:2] == ["manage.py"], f"unexpected python command {argv}"
+    assert (ROOT / "manage.py").is_file()
+    from django.core.management import get_commands
+
+    assert argv[2] in get_commands(), f"manage.py has no command {argv[2]!r}"
+
+
+def check_script(program: str, workdir: PurePosixPath, seen):
+    path = PurePosixPath(program)
+    if path.is_absolute():
+        assert path.is_relative_to(workdir), f"{program} is outside the image's project folder {workdir}"
+        path = path.relative_to(workdir)
+    script = ROOT / path
+    assert script.is_file(), f"{program} does not exist (looked for {script})"
+    assert os.access(script, os.X_OK), f"{script.relative_to(ROOT)} is not executable"
+    text = script.read_text()
+    assert text.startswith("#!/bin/sh") or text.startswith("#!/usr/bin/env bash") or text.startswith("#!/bin/bash")
+    shell = "sh" if text.startswith("#!/bin/sh") else "bash"
+    syntax = subprocess.run([shell, "-n", str(script)], capture_output=True, text=True)
+    assert syntax.returncode == 0, f"{script.name} has a syntax error: {syntax.stderr}"
+    assert script not in seen, f"{script.name} runs itself"
+
+    logical = re.sub(r"\\\n\s*", " ", text).splitlines()
+    commands = [line.strip() for line in logical if re.match(r"\s*(exec|python3?)\s", line)]
+    execs = [line for line in commands if line.startswith("exec ")]
+    assert execs, f"{script.name} never execs the long-running process, so signals would not reach it"
+    for line in commands:
+        argv = shlex.split(line)
+        check_command(argv[1:] if argv[0] == "exec" else argv, workdir, (*seen, script))
+
+
+# --- the tests ----------------------------------------------------------------------------------
+
+
+def test_compose_has_the_whole_stack(services):
+    assert set(services) >= {"web", "worker", "beat", "db", "redis"}
+
+
+def test_services_that_build_use_a_dockerfile_that_exists(services):
+    building = [name for name, service in services.items() if "build" in service]
+    assert set(building) >= set(APP_SERVICES)
+    for name in building:
+        assert dockerfile_of(services[name]).is_file(), f"{name} builds from {dockerfile_of(services[name])}, which does not exist"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_service_command_exists_in_the_project(services, name):
+    service = services[name]
+    workdir = PurePosixPath(last(dockerfile_instructions(dockerfile_of(service)), "WORKDIR") or "/")
+    check_command(command_of(service), workdir)
+
+
+def test_each_app_service_runs_its_own_process(services):
+    web = command_of(services["web"])
+    assert web[0] == "gunicorn" or web[0].endswith("/web.sh"), f"web does not serve the site: {web}"
+    assert "worker" in command_of(services["worker"])
+    assert "beat" in command_of(services["beat"])
+
+
+def test_web_script_migrates_before_serving():
+    text = (ROOT / "docker" / "web.sh").read_text()
+    migrate, serve = text.find("manage.py migrate"), text.find("exec gunicorn")
+    assert 0 <= migrate < serve, "web.sh must apply migrations before starting gunicorn"
+    assert text.startswith("#!") and "set -e" in text, "a failed migration must stop the container, not serve anyway"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_secrets_are_required_from_the_host(services, name, variable):
+    service = services[name]
+    host = {"SECRET_KEY": "from-the-host", "ALLOWED_HOSTS": "mentoring.example.org"}
+    assert resolved_environment(service, host)[variable] == host[variable]
+    without = {key: value for key, value in host.items() if key != variable}
+    with pytest.raises(MissingVariable, match=variable):
+        resolved_environment(service, without)
+    with pytest.raises(MissingVariable, match=variable):
+        resolved_environment(service, {**without, variable: ""})
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_debug_is_off_in_production(services, name):
+    env = resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h"})
+    assert "DEBUG" in env, "settings default to DEBUG on, so compose must turn it off"
+    assert environ.Env.parse_value(env["DEBUG"], bool) is False
+    # The host's own DEBUG must not switch it back on.
+    env = resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h", "DEBUG": "1"})
+    assert environ.Env.parse_value(env["DEBUG"], bool) is False
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_reach_postgres_redis_and_email(services, name):
+    env = resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h"})
+    db = environ.Env.db_url_config(env["DATABASE_URL"])
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["HOST"] in services and services[db["HOST"]]["image"].startswith("postgres:")
+    postgres = resolved_environment(services[db["HOST"]], {})
+    assert (db["USER"], db["PASSWORD"], db["NAME"]) == (
+        postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"], postgres["POSTGRES_DB"],
+    ), "DATABASE_URL must carry the credentials the db service is created with"
+    # A password set on the host reaches both sides.
+    env = resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h", "POSTGRES_PASSWORD": "pw"})
+    assert environ.Env.db_url_config(env["DATABASE_URL"])["PASSWORD"] == "pw"
+    assert resolved_environment(services[db["HOST"]], {"POSTGRES_PASSWORD": "pw"})["POSTGRES_PASSWORD"] == "pw"
+
+    redis_host = re.match(r"redis://([^:/]+)", env["REDIS_URL"]).group(1)
+    assert redis_host in services and services[redis_host]["image"].startswith("redis:")
+
+    assert env["EMAIL_URL"], "EMAIL_URL needs a default"
+    smtp = "smtp+tls://u:p@mail.example.org:587"
+    assert resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h", "EMAIL_URL": smtp})["EMAIL_URL"] == smtp
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_wait_for_healthy_db_and_redis(services, name):
+    depends_on = services[name].get("depends_on") or {}
+    assert isinstance(depends_on, dict), "depends_on must use conditions, not a plain list"
+    for dependency in ("db", "redis"):
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", f"{name} does not wait for {dependency}"
+        assert services[dependency].get("healthcheck", {}).get("test"), f"{dependency} has no healthcheck to wait for"
+
+
+def test_database_and_pdfs_survive_a_restart(compose, services):
+    named_volumes = set(compose.get("volumes") or {})
+    db_mounts = {mount.split(":")[1]: mount.split(":")[0] for mount in services["db"].get("volumes", [])}
+    assert db_mounts.get("/var/lib/postgresql/data") in named_volumes, "PostgreSQL's data must live in a named volume"
+    # PDFs are rendered by the worker and downloaded through web, so both see the same media folder.
+    media_roots = {}
+    for name in ("web", "worker"):
+        media_root = resolved_environment(services[name], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h"})["MEDIA_ROOT"]
+        mounts = {mount.split(":")[1]: mount.split(":")[0] for mount in services[name].get("volumes", [])}
+        assert mounts.get(media_root) in named_volumes, f"{name}'s MEDIA_ROOT {media_root} is not on a named volume"
+        media_roots[name] = (media_root, mounts[media_root])
+    assert media_roots["web"] == media_roots["worker"]
+
+
+def test_compose_environment_gives_a_production_configuration(services):
+    env = resolved_environment(services["worker"], {"SECRET_KEY": "from-the-host", "ALLOWED_HOSTS": "mentoring.example.org"})
+    got = settings_with(
+        env, "DEBUG", "ALLOWED_HOSTS", "DATABASES", "CELERY_BROKER_URL", "CELERY_TASK_ALWAYS_EAGER", "EMAIL_BACKEND", "STORAGES"
+    )
+    assert got["DEBUG"] is False
+    assert got["ALLOWED_HOSTS"] == ["mentoring.example.org"]
+    assert got["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert got["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+    assert got["CELERY_TASK_ALWAYS_EAGER"] is False, "in production, tasks must go to the worker"
+    assert got["STORAGES"]["staticfiles"]["BACKEND"].startswith("whitenoise.")
+
+
+# --- the image ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dockerfile():
+    return dockerfile_instructions(ROOT / "Dockerfile")
+
+
+def test_image_base_and_weasyprint_libraries(dockerfile):
+    assert last(dockerfile, "FROM") == "python:3.11-slim-bookworm"
+    installs = " ".join(args for instruction, args in dockerfile if instruction == "RUN" and "apt-get install" in args)
+    missing = WEASYPRINT_DEBIAN_PACKAGES - set(installs.split())
+    assert not missing, f"the image lacks what WeasyPrint needs to render PDFs: {sorted(missing)}"
+
+
+def test_image_installs_the_project_and_imports_it_from_its_folder(dockerfile):
+    runs = [args for instruction, args in dockerfile if instruction == "RUN"]
+    assert any(re.search(r"pip install (\S+ )*\.(\s|$)", args) for args in runs), "the image must pip install the project"
+    workdir = last(dockerfile, "WORKDIR")
+    # Templates and static files sit next to the code in the project folder, not in site-packages.
+    assert workdir in dockerfile_env(dockerfile).get("PYTHONPATH", "").split(":")
+
+
+def test_image_runs_as_a_non_root_user(dockerfile):
+    user = last(dockerfile, "USER")
+    assert user and user.split(":")[0] not in {"root", "0"}
+    user_index = max(i for i, (instruction, _) in enumerate(dockerfile) if instruction == "USER")
+    assert not any(instruction == "USER" for instruction, _ in dockerfile[user_index + 1 :])
+
+
+def test_image_collects_static_files_at_build_time(dockerfile, tmp_path):
+    """Run the Dockerfile's own collectstatic step (with its throwaway settings) here."""
+    steps = [args for instruction, args in dockerfile if instruction == "RUN" and "collectstatic" in args]
+    assert len(steps) == 1, "the image must run collectstatic once"
+    words = shlex.split(steps[0])
+    assignments = dict(word.split("=", 1) for word in words[: words.index("python")] if "=" in word)
+    assert environ.Env.parse_value(assignments.get("DEBUG", "1"), bool) is False, "collect with DEBUG off, as it runs"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **{key: value for key, value in dockerfile_env(dockerfile).items() if key != "PYTHONPATH"},
+        **assignments,
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    command = [sys.executable if word == "python" else word for word in words[words.index("python") :]]
+    proc = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"collectstatic would fail the image build:\n{proc.stderr}"
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    assert "admin/css/base.css" in manifest["paths"], "WhiteNoise's manifest lacks the admin's stylesheet"
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    patterns = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()}
+    for needed in (".env", ".venv", ".git", "db.sqlite3", "media"):
+        assert needed in patterns or f"/{needed}" in patterns, f".dockerignore does not exclude {needed}"
