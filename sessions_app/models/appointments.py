@@ -259,6 +259,7 @@ class AppointmentEvent(models.Model):
 
     class Kind(models.TextChoices):
         BOOKED = "booked", "Booked"
+        RESCHEDULED = "rescheduled", "Changed"
         WRAPPED_UP = "wrapped_up", "Wrapped up"
         SENT_TO_FINANCE = "sent_to_finance", "Sent to Finance"
         COMPLETED_BY_FINANCE = "completed_by_finance", "Completed by Finance"
@@ -282,7 +283,7 @@ class AppointmentEvent(models.Model):
         indexes = [models.Index(fields=["appointment", "occurred_at"])]
 
     def __str__(self):
-        return f"{self.appointment_id}: {self.get_kind_display()}"
+        return f"{self.get_kind_display()} {timezone.localtime(self.occurred_at):%d/%m/%Y %H:%M}"
 
     @classmethod
     def record(cls, appointment, kind, *, by, description="", at=None):

@@ -1,9 +1,10 @@
-"""Everything that writes to sessions_app's tables goes through these functions."""
+"""Booking Service Appointments and the counters behind their references."""
 
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from sessions_app.models import AppointmentEvent, Mentee, Mentor, Sequence, ServiceAppointment, User
 from sessions_app.models.appointments import format_reference
@@ -55,3 +56,32 @@ def mentor_regenerate_calendar_token(*, mentor: Mentor) -> Mentor:
     mentor.calendar_token = new_calendar_token()
     mentor.save(update_fields=["calendar_token"])
     return mentor
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *, appointment_id: int, acting_user: User, starts_at: datetime, ends_at: datetime, mode: str, location: str
+) -> ServiceAppointment:
+    """Change when or where a session still Scheduled takes place, and say so in its history."""
+    appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user").get(pk=appointment_id)
+    if appointment.status != ServiceAppointment.Status.SCHEDULED:
+        raise ValidationError(
+            f"{appointment.reference} is {appointment.get_status_display()}: only a Scheduled session can be changed."
+        )
+    before = _when_where(appointment)
+    appointment.starts_at, appointment.ends_at, appointment.mode, appointment.location = starts_at, ends_at, mode, location
+    appointment.clean()
+    after = _when_where(appointment)
+    if before == after:
+        return appointment
+    appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "updated_at"])
+    AppointmentEvent.record(
+        appointment, AppointmentEvent.Kind.RESCHEDULED, by=acting_user, description=f"was {before}; now {after}"
+    )
+    return appointment
+
+
+def _when_where(appointment: ServiceAppointment) -> str:
+    start, end = timezone.localtime(appointment.starts_at), timezone.localtime(appointment.ends_at)
+    where = appointment.get_mode_display() + (f", {appointment.location}" if appointment.location else "")
+    return f"{start:%d/%m/%Y %H:%M}–{end:%H:%M} ({where})"

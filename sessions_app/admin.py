@@ -1,0 +1,422 @@
+"""The Finance back office: people, mentee accounts and funding, and Service Appointments.
+
+Finance gets in through the "Finance" group (see roles.py and migration 0002); what each model
+lets them do comes from that group's permissions. The admin writes only what is plain data
+(mentees, funders, funding arrangements, cancellation reasons, the schedule of a session still
+to take place); anything with a history (booking, wrap-up, cancellation) goes through services.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import ngettext
+
+from sessions_app.models import (
+    AppointmentEvent,
+    CancellationReason,
+    Funder,
+    FundingArrangement,
+    Mentee,
+    Mentor,
+    Sequence,
+    ServiceAppointment,
+    User,
+)
+from sessions_app.services import appointment_book, appointment_reschedule, mentor_regenerate_calendar_token
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _normalised_unique_email(form, email: str) -> str:
+    """Emails are logins: store them lower-case and refuse one that differs from another only in case."""
+    email = User.objects.normalize_email(email).lower()
+    others = User.objects.filter(email__iexact=email)
+    if form.instance.pk:
+        others = others.exclude(pk=form.instance.pk)
+    if others.exists():
+        raise forms.ValidationError("A user with this email address already exists.")
+    return email
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name")
+        field_classes = {}
+
+    def clean_email(self):
+        return _normalised_unique_email(self, self.cleaned_data["email"])
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+        field_classes = {}
+
+    def clean_email(self):
+        return _normalised_unique_email(self, self.cleaned_data["email"])
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("full_name",)}),
+        (
+            "Role and permissions",
+            {
+                "fields": ("is_active", "groups", "is_staff", "is_superuser", "user_permissions"),
+                "description": "The role is the group: Mentor, Senior Leadership or Finance.",
+            },
+        ),
+        ("Important dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "groups", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+    list_display = ("email", "full_name", "roles", "is_active", "is_staff", "last_login")
+    list_filter = ("groups", "is_active", "is_staff", "is_superuser")
+    search_fields = ("email", "full_name")
+    ordering = ("full_name", "email")
+    readonly_fields = ("last_login", "date_joined")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="roles")
+    def roles(self, user):
+        return ", ".join(group.name for group in user.groups.all()) or "-"
+
+
+# --------------------------------------------------------------------------- mentors
+
+
+@admin.register(Mentor)
+class MentorAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "hourly_pay_rate", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("user__full_name", "user__email")
+    ordering = ("user__full_name",)
+    autocomplete_fields = ("user",)
+    fields = ("user", "hourly_pay_rate", "is_active", "calendar_token")
+    readonly_fields = ("calendar_token",)
+    actions = ("regenerate_calendar_token",)
+
+    def get_queryset(self, request):
+        # Every label of a mentor (list, autocomplete, filters) shows the user's name.
+        return super().get_queryset(request).select_related("user")
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.GET.get("model_name") == "serviceappointment" and request.GET.get("field_name") == "mentor":
+            queryset = queryset.filter(is_active=True)  # only active mentors can be booked
+        return queryset, may_have_duplicates
+
+    @admin.display(description="name", ordering="user__full_name")
+    def name(self, mentor):
+        return mentor.user.full_name
+
+    @admin.display(description="email", ordering="user__email")
+    def email(self, mentor):
+        return mentor.user.email
+
+    @admin.action(description="Give the selected mentors a new calendar feed address", permissions=["change"])
+    def regenerate_calendar_token(self, request, queryset):
+        count = 0
+        for mentor in queryset:
+            mentor_regenerate_calendar_token(mentor=mentor)
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d mentor has a new calendar feed address; the old one no longer works.",
+                "%(count)d mentors have a new calendar feed address; the old ones no longer work.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+# --------------------------------------------------------------------------- mentee accounts
+
+
+class FundingArrangementInline(admin.TabularInline):
+    model = FundingArrangement
+    fields = ("kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until")
+    extra = 0
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("funder")
+
+
+class FundingTodayFilter(admin.SimpleListFilter):
+    title = "funding valid today"
+    parameter_name = "funding_today"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("funded", "Funded"),
+            ("self_funded", "Self-funded"),
+            ("none", "None (information missing)"),
+        ]
+
+    def queryset(self, request, queryset):
+        valid_today = FundingArrangement.objects.valid_on(timezone.localdate()).filter(mentee=OuterRef("pk"))
+        if self.value() == "none":
+            return queryset.filter(~Exists(valid_today))
+        if self.value() in (FundingArrangement.Kind.FUNDED, FundingArrangement.Kind.SELF_FUNDED):
+            return queryset.filter(Exists(valid_today.filter(kind=self.value())))
+        return queryset
+
+
+@admin.register(Mentee)
+class MenteeAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "email", "phone", "funding_today")
+    list_filter = (FundingTodayFilter,)
+    search_fields = ("full_name", "email")
+    fields = ("full_name", "email", "phone", "address", "created_at")
+    readonly_fields = ("created_at",)
+    inlines = (FundingArrangementInline,)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("funding_arrangements__funder")
+
+    @admin.display(description="funding valid today")
+    def funding_today(self, mentee):
+        today = timezone.localdate()
+        labels = [a.label for a in mentee.funding_arrangements.all() if a.is_valid_on(today)]
+        return "; ".join(labels) or "None"
+
+
+@admin.register(Funder)
+class FunderAdmin(admin.ModelAdmin):
+    list_display = ("name", "billing_contact_name", "billing_email", "sends_attendance_emails")
+    list_filter = ("sends_attendance_emails",)
+    search_fields = ("name", "billing_contact_name", "billing_email")
+
+
+@admin.register(FundingArrangement)
+class FundingArrangementAdmin(admin.ModelAdmin):
+    list_display = (
+        "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until",
+    )
+    list_filter = ("kind", "funder")
+    list_select_related = ("mentee", "funder")
+    search_fields = ("mentee__full_name", "funder__name", "reference")
+    autocomplete_fields = ("mentee", "funder")
+    date_hierarchy = "valid_from"
+
+
+@admin.register(CancellationReason)
+class CancellationReasonAdmin(admin.ModelAdmin):
+    list_display = ("label", "initiated_by", "is_active", "order")
+    list_editable = ("is_active", "order")
+    list_filter = ("initiated_by", "is_active")
+    search_fields = ("label",)
+
+
+# --------------------------------------------------------------------------- Service Appointments
+
+
+class MentorListFilter(admin.RelatedFieldListFilter):
+    """The mentor filter, with the mentors' names loaded in one query rather than one per mentor."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(mentor.pk, str(mentor)) for mentor in Mentor.objects.select_related("user")]
+
+
+class ToWrapUpFilter(admin.SimpleListFilter):
+    title = "wrap-up"
+    parameter_name = "wrap_up"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Started, still to wrap up")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.to_wrap_up(timezone.now())
+        return queryset
+
+
+class AppointmentEventInline(admin.TabularInline):
+    """The history of the session. It is written by services only, so it is read-only here."""
+
+    model = AppointmentEvent
+    fields = ("occurred_at", "kind", "actor", "on_behalf_of", "description")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor", "on_behalf_of")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "mode", "location")
+WRAP_UP_FIELDS = (
+    "outcome", "funding_arrangement", "actual_minutes", "session_notes", "admin_details",
+    "wrapped_up_by", "wrapped_up_at",
+)
+CANCELLATION_FIELDS = ("cancellation_reason", "cancellation_note", "cancelled_by", "cancelled_at", "notice_hours")
+
+
+class ServiceAppointmentForm(forms.ModelForm):
+    class Meta:
+        model = ServiceAppointment
+        fields = ("mentor", "mentee", *SCHEDULE_FIELDS)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk and any(name in self.fields for name in SCHEDULE_FIELDS):
+            # The page was opened while the session was Scheduled; it may have been wrapped up or cancelled since.
+            current = ServiceAppointment.objects.select_for_update().get(pk=self.instance.pk)
+            if current.status != ServiceAppointment.Status.SCHEDULED:
+                raise forms.ValidationError(
+                    f"{current.reference} is now {current.get_status_display()}, "
+                    "so its time and place can no longer be changed."
+                )
+        return cleaned_data
+
+
+@admin.register(ServiceAppointment)
+class ServiceAppointmentAdmin(admin.ModelAdmin):
+    form = ServiceAppointmentForm
+    list_display = ("reference", "starts", "mentor", "mentee", "mode", "status", "outcome")
+    list_display_links = ("reference",)
+    list_filter = (ToWrapUpFilter, "status", "outcome", "mode", ("mentor", MentorListFilter), "starts_at")
+    list_select_related = ("mentor__user", "mentee")
+    search_fields = ("reference", "mentee__full_name", "mentor__user__full_name", "mentor__user__email")
+    search_help_text = "Search by SA reference, mentee name, or mentor name or email."
+    date_hierarchy = "starts_at"
+    ordering = ("-starts_at",)
+    autocomplete_fields = ("mentor", "mentee")
+    inlines = (AppointmentEventInline,)
+    fieldsets = (
+        (None, {"fields": ("reference", "status", "mentor", "mentee")}),
+        ("When and where", {"fields": SCHEDULE_FIELDS}),
+        ("Wrap-up", {"fields": WRAP_UP_FIELDS}),
+        ("Cancellation", {"fields": CANCELLATION_FIELDS}),
+        ("Record", {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("mentor", "mentee")}),
+        ("When and where", {"fields": SCHEDULE_FIELDS}),
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("mentor__user", "mentee")
+
+    @admin.display(description="starts", ordering="starts_at")
+    def starts(self, appointment):
+        return date_format(timezone.localtime(appointment.starts_at), "D j M Y, H:i")
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        always = ("reference", "status", "mentor", "mentee", *WRAP_UP_FIELDS, *CANCELLATION_FIELDS,
+                  "created_at", "updated_at")
+        if obj.status == ServiceAppointment.Status.SCHEDULED:
+            return always
+        return (*always, *SCHEDULE_FIELDS)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "mentor":
+            kwargs["queryset"] = Mentor.objects.filter(is_active=True).select_related("user")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if any(name in form.fields for name in SCHEDULE_FIELDS):
+                appointment_reschedule(
+                    appointment_id=obj.pk, acting_user=request.user, starts_at=obj.starts_at,
+                    ends_at=obj.ends_at, mode=obj.mode, location=obj.location,
+                )
+            return
+        booked = appointment_book(
+            mentor=obj.mentor,
+            mentee=obj.mentee,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            mode=obj.mode,
+            location=obj.location,
+            acting_user=request.user,
+        )
+        # The admin goes on to log and redirect using `obj`: make it the booked appointment.
+        for model_field in ServiceAppointment._meta.concrete_fields:
+            setattr(obj, model_field.attname, getattr(booked, model_field.attname))
+        obj._state.adding = False
+        obj._state.db = booked._state.db
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AppointmentEvent)
+class AppointmentEventAdmin(admin.ModelAdmin):
+    list_display = ("appointment", "kind", "occurred_at", "actor", "on_behalf_of")
+    list_filter = ("kind",)
+    list_select_related = ("appointment", "actor", "on_behalf_of")
+    search_fields = ("appointment__reference",)
+    date_hierarchy = "occurred_at"
+    fields = ("appointment", "kind", "occurred_at", "actor", "on_behalf_of", "description")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("appointment", "actor", "on_behalf_of")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Sequence)
+class SequenceAdmin(admin.ModelAdmin):
+    """Read-only: the counters behind SA, invoice and statement numbers. Changing one by hand would break them."""
+
+    list_display = ("name", "last_value")
+    readonly_fields = ("name", "last_value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
