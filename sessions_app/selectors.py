@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from sessions_app.models import AppointmentEvent, Mentor, ServiceAppointment, User
+from sessions_app.models import AppointmentEvent, FundingArrangement, Mentor, ServiceAppointment, User
 from sessions_app.pay import session_pay
 
 Status = ServiceAppointment.Status
@@ -248,4 +248,15 @@ def appointments_for_feed(mentor: Mentor, *, days_back: int, days_ahead: int, no
         mentor.appointments.select_related("mentee")
         .filter(starts_at__gte=now - timedelta(days=days_back), starts_at__lt=now + timedelta(days=days_ahead))
         .order_by("starts_at")
+    )
+
+
+def funding_options(appointment: ServiceAppointment) -> list[FundingArrangement]:
+    """The mentee's funding arrangements valid on the session's date: the choices at wrap-up."""
+    day = timezone.localdate(appointment.starts_at)
+    return list(
+        FundingArrangement.objects.filter(mentee_id=appointment.mentee_id)
+        .valid_on(day)
+        .select_related("funder")
+        .order_by("kind", "funder__name", "valid_from")
     )

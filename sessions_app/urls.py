@@ -1,6 +1,7 @@
 from django.urls import path
 
 from sessions_app.views import appointments, calendar, pages
+from sessions_app.views.wrap_up import WrapUpWizard
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("calendar/feed/<str:token>.ics", calendar.feed, name="calendar-feed"),
     path("calendar/feed/new-address/", calendar.feed_new_address, name="calendar-feed-new-address"),
     path("appointments/<str:reference>/", appointments.detail, name="appointment-detail"),
-    path("appointments/<str:reference>/wrap-up/", appointments.wrap_up, name="appointment-wrap-up"),
+    path("appointments/<str:reference>/wrap-up/", WrapUpWizard.as_view(), name="appointment-wrap-up"),
+    path("appointments/<str:reference>/ticket/", appointments.ticket, name="appointment-ticket"),
     path("appointments/<str:reference>/cancel/", appointments.cancel, name="appointment-cancel"),
 ]

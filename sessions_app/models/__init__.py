@@ -14,3 +14,6 @@ __all__ = [
     "ServiceAppointment",
     "User",
 ]
+from .requests import WrapUpRequest, WrapUpRequestItem  # noqa: E402
+
+__all__ += ["WrapUpRequest", "WrapUpRequestItem"]

@@ -1,11 +1,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from invoicing.services import ticket_raise
 from sessions_app import selectors
+from sessions_app.forms.wrap_up import TicketForm
 
 
-def _visible_appointment(request, reference):
+def visible_appointment(request, reference):
     appointments = selectors.appointments_visible_to(request.user).select_related(
         "mentor__user", "mentee", "funding_arrangement__funder", "wrapped_up_by", "cancelled_by",
         "cancellation_reason",
@@ -15,7 +19,7 @@ def _visible_appointment(request, reference):
 
 @login_required
 def detail(request, reference):
-    appointment = _visible_appointment(request, reference)
+    appointment = visible_appointment(request, reference)
     if appointment.reference != reference:
         return redirect(appointment)
     return render(
@@ -31,7 +35,7 @@ def detail(request, reference):
 
 
 def _coming_soon(request, reference, action, title):
-    appointment = _visible_appointment(request, reference)
+    appointment = visible_appointment(request, reference)
     problem = appointment.blocker(action, by=request.user)
     if problem is not None:
         messages.error(request, str(problem))
@@ -40,10 +44,24 @@ def _coming_soon(request, reference, action, title):
 
 
 @login_required
-def wrap_up(request, reference):
-    return _coming_soon(request, reference, "wrap_up", "Wrap Up Session")
+def cancel(request, reference):
+    return _coming_soon(request, reference, "cancel", "Cancel Session")
 
 
 @login_required
-def cancel(request, reference):
-    return _coming_soon(request, reference, "cancel", "Cancel Session")
+def ticket(request, reference):
+    """Log a ticket with Finance about this session, then go back to where the user came from."""
+    appointment = visible_appointment(request, reference)
+    next_url = request.GET.get("next") or request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = appointment.get_absolute_url()
+    form = TicketForm(request.POST or None, initial={"subject": f"{appointment.reference}: which funding applies?"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket_raise(raised_by=request.user, appointment=appointment, **form.cleaned_data)
+        except ValidationError as problem:
+            form.add_error(None, problem)
+        else:
+            messages.success(request, "Your ticket is with Finance. Their reply will appear on your homepage.")
+            return redirect(next_url)
+    return render(request, "sessions_app/ticket.html", {"appointment": appointment, "form": form, "next": next_url})

@@ -1,0 +1,163 @@
+"""Wrapping up a session: the one service every path uses (wizard, Senior Leadership's list, Finance)."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment, User
+from sessions_app.selectors import funding_options
+
+Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
+
+MIN_MINUTES = 5
+MAX_MINUTES = 8 * 60
+
+
+@dataclass(frozen=True)
+class WrapUp:
+    """The answers of a wrap-up. No funding arrangement means the funding is missing."""
+
+    outcome: str
+    funding_arrangement: FundingArrangement | None = None
+    session_notes: str = ""
+    actual_minutes: int | None = None
+    admin_details: str = ""
+
+    @property
+    def needs_funding(self) -> bool:
+        return self.outcome != Outcome.CANCELLED
+
+    @property
+    def funding_missing(self) -> bool:
+        return self.needs_funding and self.funding_arrangement is None
+
+
+def outcomes_for(user: User) -> list[tuple[str, str]]:
+    """What happened? Only Senior Leadership and Finance may record a session that did not take place."""
+    choices = [(Outcome.ATTENDED, "Attended"), (Outcome.LATE_CANCELLATION, "Late-notice cancellation"),
+               (Outcome.DID_NOT_ATTEND, "Did not attend")]
+    if user.acts_for_mentors:
+        choices.append((Outcome.CANCELLED, "Cancelled (the session did not take place)"))
+    return choices
+
+
+def duration_problem(minutes: int | None) -> str | None:
+    if minutes is None:
+        return None
+    if minutes < MIN_MINUTES:
+        return f"The actual duration must be at least {MIN_MINUTES} minutes."
+    if minutes > MAX_MINUTES:
+        return f"The actual duration cannot be more than {MAX_MINUTES // 60} hours ({MAX_MINUTES} minutes)."
+    return None
+
+
+def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: User) -> None:
+    errors = {}
+    if answers.outcome not in dict(outcomes_for(acting_user)):
+        errors["outcome"] = (
+            "Only Senior Leadership or Finance can record that a session did not take place."
+            if answers.outcome == Outcome.CANCELLED else "Choose what happened in the session."
+        )
+    if answers.funding_arrangement is not None:
+        valid_ids = {option.pk for option in funding_options(appointment)}
+        if answers.funding_arrangement.pk not in valid_ids:
+            day = date_format(timezone.localdate(appointment.starts_at), "j F Y")
+            errors["funding_arrangement"] = (
+                f"That funding arrangement does not apply to {appointment.mentee} on {day}."
+            )
+    if answers.funding_missing and not answers.admin_details.strip():
+        errors["admin_details"] = (
+            "The funding type is missing: explain in Admin Details what is missing, "
+            "so Finance can add it and wrap up the session."
+        )
+    problem = duration_problem(answers.actual_minutes)
+    if problem:
+        errors["actual_minutes"] = problem
+    if errors:
+        raise ValidationError(errors)
+
+
+def _describe(appointment: ServiceAppointment) -> str:
+    parts = [appointment.get_outcome_display()]
+    if appointment.funding_arrangement is not None:
+        parts.append(appointment.funding_arrangement.label)
+    elif appointment.outcome != Outcome.CANCELLED:
+        parts.append("funding missing")
+    if appointment.actual_minutes:
+        parts.append(f"{appointment.actual_minutes} minutes")
+    return "; ".join(parts)
+
+
+@transaction.atomic
+def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: WrapUp, now=None) -> ServiceAppointment:
+    """Record what happened. With nothing missing the session is Completed; with the funding missing it goes
+    to Finance (Awaiting Finance) with a ticket carrying the Admin Details."""
+    from invoicing.models import FinanceTicket
+    from invoicing.services import ticket_raise
+
+    now = now or timezone.now()
+    appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
+        pk=appointment_id
+    )
+    action = "wrap_up_missing_information" if answers.funding_missing else "wrap_up"
+    appointment.ensure_can(action, by=acting_user, now=now)
+    _validate(appointment, answers, acting_user)
+
+    _, appointment.status = ServiceAppointment.TRANSITIONS[action]
+    appointment.outcome = answers.outcome
+    appointment.funding_arrangement = answers.funding_arrangement if answers.needs_funding else None
+    appointment.session_notes = answers.session_notes.strip()
+    appointment.actual_minutes = answers.actual_minutes
+    appointment.admin_details = answers.admin_details.strip()
+    appointment.wrapped_up_by = acting_user
+    appointment.wrapped_up_at = now
+    appointment.save()
+
+    kind = AppointmentEvent.Kind.SENT_TO_FINANCE if answers.funding_missing else AppointmentEvent.Kind.WRAPPED_UP
+    AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=_describe(appointment))
+    if appointment.admin_details:
+        ticket_raise(
+            raised_by=acting_user,
+            appointment=appointment,
+            kind=FinanceTicket.Kind.MISSING_INFORMATION if answers.funding_missing else FinanceTicket.Kind.QUESTION,
+            subject=f"{appointment.reference}: {'information missing at wrap-up' if answers.funding_missing else 'note from the wrap-up'}",
+            message=appointment.admin_details,
+        )
+    return appointment
+
+
+@transaction.atomic
+def appointment_finance_complete(
+    *, appointment_id: int, acting_user: User, funding_arrangement: FundingArrangement, reply: str, now=None
+) -> ServiceAppointment:
+    """Finance has added the missing information: complete the wrap-up and answer the open tickets."""
+    from invoicing.services import tickets_close_for_appointment
+
+    now = now or timezone.now()
+    appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
+        pk=appointment_id
+    )
+    appointment.ensure_can("finance_complete", by=acting_user, now=now)
+    errors = {}
+    if funding_arrangement is None:
+        errors["funding_arrangement"] = "Choose the funding arrangement that applies to this session."
+    elif funding_arrangement.pk not in {option.pk for option in funding_options(appointment)}:
+        day = date_format(timezone.localdate(appointment.starts_at), "j F Y")
+        errors["funding_arrangement"] = f"That funding arrangement does not apply to {appointment.mentee} on {day}."
+    if not reply.strip():
+        errors["reply"] = "Write a reply for the person who wrapped up the session."
+    if errors:
+        raise ValidationError(errors)
+
+    _, appointment.status = ServiceAppointment.TRANSITIONS["finance_complete"]
+    appointment.funding_arrangement = funding_arrangement
+    appointment.save(update_fields=["status", "funding_arrangement", "updated_at"])
+    AppointmentEvent.objects.create(
+        appointment=appointment, kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE, occurred_at=now,
+        actor=acting_user, on_behalf_of=None, description=f"{funding_arrangement.label}. {reply.strip()}",
+    )
+    tickets_close_for_appointment(appointment=appointment, acting_user=acting_user, reply=reply)
+    return appointment
