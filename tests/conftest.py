@@ -21,6 +21,29 @@ def pytest_runtest_setup(item):
         require("postgres", "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/mentoring")
 
 
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return "live_server" in item.fixturenames or "transactional_db" in item.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+
+
+@pytest.fixture(autouse=True)
+def migration_data(request):
+    """Transactional tests flush the database between tests, taking the migrations' roles and reasons with it."""
+    if not _is_transactional(request.node):
+        return
+    import importlib
+
+    from django.apps import apps
+
+    request.getfixturevalue("transactional_db")
+    roles_migration = importlib.import_module("sessions_app.migrations.0002_roles_and_reasons")
+    roles_migration.assign_roles(apps)
+    roles_migration.seed_cancellation_reasons(apps, None)
+    importlib.import_module("invoicing.migrations.0002_finance_ticket_permissions").assign_roles(apps)
+
+
 @pytest.fixture
 def now():
     return timezone.now()

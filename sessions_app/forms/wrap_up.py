@@ -12,7 +12,7 @@ MISSING = "missing"
 class OutcomeForm(forms.Form):
     title = "What happened?"
     outcome = forms.ChoiceField(
-        label="What happened?", widget=forms.RadioSelect,
+        label="Choose what happened in the session", widget=forms.RadioSelect,
         error_messages={"required": "Choose what happened in the session."},
     )
 
