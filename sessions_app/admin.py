@@ -10,11 +10,18 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.db.models import Exists, OuterRef
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from invoicing.selectors import appointments_awaiting_finance_for, finance_completion, open_tickets
+from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import (
     AppointmentEvent,
     CancellationReason,
@@ -25,8 +32,25 @@ from sessions_app.models import (
     Sequence,
     ServiceAppointment,
     User,
+    WrapUpRequest,
+    WrapUpRequestItem,
 )
-from sessions_app.services import appointment_book, appointment_reschedule, mentor_regenerate_calendar_token
+from sessions_app.selectors import funding_options
+from sessions_app.services import (
+    appointment_book,
+    appointment_finance_complete,
+    appointment_reschedule,
+    mentor_regenerate_calendar_token,
+)
+
+
+# Finance goes from a session's "Complete wrap-up" page to the mentee's account to add the missing funding;
+# this query parameter on the mentee's page brings them back to that session when they save.
+RETURN_TO_WRAP_UP = "return_to_wrap_up"
+
+
+def complete_wrap_up_url(appointment: ServiceAppointment) -> str:
+    return reverse("admin:sessions_app_serviceappointment_complete_wrap_up", args=[appointment.pk])
 
 
 # --------------------------------------------------------------------------- users
@@ -203,6 +227,30 @@ class MenteeAdmin(admin.ModelAdmin):
         labels = [a.label for a in mentee.funding_arrangements.all() if a.is_valid_on(today)]
         return "; ".join(labels) or "None"
 
+    # Finance comes here from "Complete wrap-up" to add missing funding, and goes back there on saving.
+
+    def _wrap_up_to_return_to(self, request, mentee):
+        appointment_id = request.GET.get(RETURN_TO_WRAP_UP, "")
+        if not appointment_id.isdigit():
+            return None
+        return ServiceAppointment.objects.filter(
+            pk=appointment_id, mentee=mentee, status=ServiceAppointment.Status.AWAITING_FINANCE
+        ).first()
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["awaiting_finance"] = appointments_awaiting_finance_for(obj)
+            context["returning_to_wrap_up"] = self._wrap_up_to_return_to(request, obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        saved_and_leaving = not {"_continue", "_addanother", "_saveasnew"} & set(request.POST)
+        appointment = self._wrap_up_to_return_to(request, obj) if saved_and_leaving else None
+        if appointment is not None:
+            return HttpResponseRedirect(complete_wrap_up_url(appointment))
+        return response
+
 
 @admin.register(Funder)
 class FunderAdmin(admin.ModelAdmin):
@@ -303,6 +351,43 @@ class ServiceAppointmentForm(forms.ModelForm):
         return cleaned_data
 
 
+def _when(moment) -> str:
+    local = timezone.localtime(moment)
+    return f"{date_format(local, 'j F Y')} at {local:%H:%M}"
+
+
+def _funding_option_label(arrangement: FundingArrangement) -> str:
+    until = date_format(arrangement.valid_until, "j M Y") if arrangement.valid_until else "open-ended"
+    parts = [arrangement.label, f"£{arrangement.hourly_rate} an hour",
+             f"valid {date_format(arrangement.valid_from, 'j M Y')} to {until}"]
+    if arrangement.hours_allowance:
+        parts.append(f"{arrangement.hours_allowance.normalize():f} hours authorised")
+    return " · ".join(parts)
+
+
+class FinanceCompleteForm(forms.Form):
+    """Finance's answers for a session awaiting Finance. The service checks them and says what is wrong."""
+
+    funding_arrangement = forms.ModelChoiceField(
+        queryset=FundingArrangement.objects.none(), required=False, widget=forms.RadioSelect, empty_label=None,
+        label="Funding arrangement",
+    )
+    reply = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), label="Reply",
+        help_text="Closes the session's open tickets with this reply, for the person who wrapped it up to read.",
+    )
+
+    def __init__(self, *args, appointment: ServiceAppointment, options: list[FundingArrangement], **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["funding_arrangement"]
+        # Offered: the arrangements valid on the session's date. Accepted for checking: any of the mentee's,
+        # so that one that no longer applies (changed meanwhile) gets the service's explanation.
+        field.queryset = FundingArrangement.objects.filter(mentee_id=appointment.mentee_id).select_related("funder")
+        field.choices = [(option.pk, _funding_option_label(option)) for option in options]
+        if len(options) == 1:
+            self.initial["funding_arrangement"] = options[0].pk
+
+
 @admin.register(ServiceAppointment)
 class ServiceAppointmentAdmin(admin.ModelAdmin):
     form = ServiceAppointmentForm
@@ -331,9 +416,91 @@ class ServiceAppointmentAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("mentor__user", "mentee")
 
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/complete-wrap-up/",
+                self.admin_site.admin_view(self.complete_wrap_up_view),
+                name="sessions_app_serviceappointment_complete_wrap_up",
+            ),
+            *super().get_urls(),
+        ]
+
     @admin.display(description="starts", ordering="starts_at")
     def starts(self, appointment):
         return date_format(timezone.localtime(appointment.starts_at), "D j M Y, H:i")
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.status == ServiceAppointment.Status.AWAITING_FINANCE:
+            context["complete_wrap_up_url"] = complete_wrap_up_url(obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    # ---- Finance completes a wrap-up that was sent to Finance ----
+
+    def _not_completable(self, request, appointment: ServiceAppointment) -> str | None:
+        problem = appointment.blocker("finance_complete", by=request.user)
+        if problem is None:
+            return None
+        completion = finance_completion(appointment) if appointment.status == ServiceAppointment.Status.COMPLETED else None
+        if completion is not None:
+            return (f"{appointment.reference} was already completed by {completion.actor or 'someone'} "
+                    f"on {_when(completion.occurred_at)}.")
+        return str(problem)
+
+    def complete_wrap_up_view(self, request, object_id):
+        appointment = self.get_object(request, object_id)
+        if appointment is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, appointment):
+            raise PermissionDenied
+        change_url = reverse("admin:sessions_app_serviceappointment_change", args=[appointment.pk])
+        problem = self._not_completable(request, appointment)
+        if problem:
+            self.message_user(request, problem, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+
+        options = funding_options(appointment)
+        form = FinanceCompleteForm(request.POST or None, appointment=appointment, options=options)
+        if request.method == "POST" and form.is_valid():
+            try:
+                appointment_finance_complete(
+                    appointment_id=appointment.pk, acting_user=request.user,
+                    funding_arrangement=form.cleaned_data["funding_arrangement"], reply=form.cleaned_data["reply"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            except AppointmentActionNotAllowed as refused:  # someone else completed it meanwhile
+                appointment.refresh_from_db()
+                self.message_user(request, self._not_completable(request, appointment) or str(refused), messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            else:
+                appointment.refresh_from_db()
+                self.message_user(
+                    request,
+                    f"{appointment.reference} is completed ({appointment.funding_arrangement.label}). "
+                    f"Its open tickets are answered with your reply, which {appointment.wrapped_up_by or 'the mentor'} "
+                    "can now see.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:finance_queue"))
+
+        mentee_url = reverse("admin:sessions_app_mentee_change", args=[appointment.mentee_id])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Complete the wrap-up of {appointment.reference}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": appointment,
+            "appointment": appointment,
+            "change_url": change_url,
+            "session_day": date_format(timezone.localdate(appointment.starts_at), "j F Y"),
+            "open_tickets": open_tickets().filter(appointment=appointment).select_related("raised_by"),
+            "options": options,
+            "form": form,
+            "mentee_url": f"{mentee_url}?{RETURN_TO_WRAP_UP}={appointment.pk}",
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/sessions_app/serviceappointment/complete_wrap_up.html", context)
 
     def get_fieldsets(self, request, obj=None):
         return self.add_fieldsets if obj is None else self.fieldsets
@@ -411,6 +578,86 @@ class SequenceAdmin(admin.ModelAdmin):
 
     list_display = ("name", "last_value")
     readonly_fields = ("name", "last_value")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --------------------------------------------------------------------------- wrap-up requests
+
+
+class WrapUpRequestItemInline(admin.TabularInline):
+    """What the mentor said happened in each session. Read-only: Senior Leadership acts on it."""
+
+    model = WrapUpRequestItem
+    fields = ("session", "starts", "mentee", "outcome", "session_status")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("appointment__mentee")
+
+    @admin.display(description="session")
+    def session(self, item):
+        url = reverse("admin:sessions_app_serviceappointment_change", args=[item.appointment_id])
+        return format_html('<a href="{}">{}</a>', url, item.appointment.reference)
+
+    @admin.display(description="starts")
+    def starts(self, item):
+        return date_format(timezone.localtime(item.appointment.starts_at), "D j M Y, H:i")
+
+    @admin.display(description="mentee")
+    def mentee(self, item):
+        return item.appointment.mentee
+
+    @admin.display(description="status now")
+    def session_status(self, item):
+        return item.appointment.get_status_display()
+
+    def has_view_permission(self, request, obj=None):
+        # The items are part of the request: whoever may see the request sees them.
+        return request.user.has_perm("sessions_app.view_wrapuprequest")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WrapUpRequest)
+class WrapUpRequestAdmin(admin.ModelAdmin):
+    """Read-only here: mentors send these from the site and Senior Leadership works them there."""
+
+    list_display = ("mentor", "status", "created_at", "sessions", "done_by", "done_at")
+    list_filter = ("status",)
+    list_select_related = ("mentor__user", "done_by")
+    search_fields = ("mentor__user__full_name", "mentor__user__email")
+    date_hierarchy = "created_at"
+    fields = ("mentor", "status", "created_at", "message", "done_by", "done_at")
+    readonly_fields = fields
+    inlines = (WrapUpRequestItemInline,)
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).select_related("mentor__user", "done_by")
+            .annotate(session_count=Count("items"))
+        )
+
+    @admin.display(description="sessions", ordering="session_count")
+    def sessions(self, wrap_up_request):
+        return wrap_up_request.session_count
 
     def has_add_permission(self, request):
         return False

@@ -5,16 +5,27 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from sessions_app.models import AppointmentEvent, FundingArrangement, Mentor, ServiceAppointment, User
+from sessions_app.models import (
+    AppointmentEvent,
+    FundingArrangement,
+    Mentor,
+    ServiceAppointment,
+    User,
+    WrapUpRequest,
+    WrapUpRequestItem,
+)
 from sessions_app.pay import session_pay
 
 Status = ServiceAppointment.Status
 HOMEPAGE_LIST_LIMIT = 50
 UPCOMING_LIMIT = 10
 CALENDAR_DAY_LIMIT = 6
+RECENT_DAYS = 30  # how far back the homepage shows Finance's replies and done wrap-up requests
+FINANCE_REPLIES_LIMIT = 20
 
 
 def local_midnight(day: date) -> datetime:
@@ -64,6 +75,10 @@ class Homepage:
     deadline: Deadline
     today: list
     upcoming: list
+    # A mentor's requests to Senior Leadership (open, or done in the last RECENT_DAYS days): RequestSummary rows.
+    wrap_up_requests: list = field(default_factory=list)
+    # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised.
+    finance_replies: list = field(default_factory=list)
 
 
 def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
@@ -80,6 +95,8 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
         deadline=wrap_up_deadline(today),
         today=list(visible.between(local_midnight(today), tomorrow).order_by("starts_at")[:HOMEPAGE_LIST_LIMIT]),
         upcoming=list(visible.filter(starts_at__gte=tomorrow).order_by("starts_at")[:UPCOMING_LIMIT]),
+        wrap_up_requests=[] if user.sees_all_appointments else wrap_up_requests_of(user, now=now),
+        finance_replies=finance_replies_for(user, now=now),
     )
 
 
@@ -159,6 +176,7 @@ class MentorOutstanding:
     mentor: Mentor
     outstanding: int
     oldest: datetime
+    open_request_since: datetime | None = None  # when the mentor asked Senior Leadership to wrap up for them
 
 
 @dataclass
@@ -198,13 +216,18 @@ def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
 def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None) -> list[MentorOutstanding]:
     now = now or timezone.now()
     pending = Q(appointments__status=Status.SCHEDULED, appointments__starts_at__lte=now)
+    open_request = WrapUpRequest.objects.filter(mentor=OuterRef("pk"), status=WrapUpRequest.Status.OPEN)
     mentors = (
         Mentor.objects.select_related("user")
         .annotate(outstanding=Count("appointments", filter=pending), oldest=Min("appointments__starts_at", filter=pending))
+        .annotate(open_request_since=Subquery(open_request.values("created_at")[:1]))
         .filter(outstanding__gt=0)
         .order_by("oldest")
     )
-    return [MentorOutstanding(mentor=m, outstanding=m.outstanding, oldest=m.oldest) for m in mentors]
+    return [
+        MentorOutstanding(mentor=m, outstanding=m.outstanding, oldest=m.oldest, open_request_since=m.open_request_since)
+        for m in mentors
+    ]
 
 
 def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
@@ -260,3 +283,141 @@ def funding_options(appointment: ServiceAppointment) -> list[FundingArrangement]
         .select_related("funder")
         .order_by("kind", "funder__name", "valid_from")
     )
+
+
+# ---- Finance's replies on the homepage ----
+
+def finance_replies_for(user: User, *, now: datetime | None = None, days: int = RECENT_DAYS) -> list:
+    """Tickets the user raised that Finance answered in the last `days` days, newest first. One query."""
+    from invoicing.models import FinanceTicket
+
+    now = now or timezone.now()
+    return list(
+        FinanceTicket.objects.filter(raised_by=user, replied_at__isnull=False, replied_at__gte=now - timedelta(days=days))
+        .select_related("appointment", "replied_by")
+        .order_by("-replied_at", "-pk")[:FINANCE_REPLIES_LIMIT]
+    )
+
+
+# ---- Wrap-up requests: a mentor who cannot wrap up tells Senior Leadership what happened ----
+
+@dataclass
+class RequestSummary:
+    request: WrapUpRequest
+    items: list  # WrapUpRequestItem, each with its appointment
+
+    @property
+    def is_open(self) -> bool:
+        return self.request.status == WrapUpRequest.Status.OPEN
+
+
+def wrap_up_requests_of(user: User, *, now: datetime | None = None, days: int = RECENT_DAYS) -> list[RequestSummary]:
+    """The mentor's open request and those done in the last `days` days, newest first, in one query."""
+    now = now or timezone.now()
+    recent = Q(request__status=WrapUpRequest.Status.OPEN) | Q(request__done_at__gte=now - timedelta(days=days))
+    items = (
+        WrapUpRequestItem.objects.filter(recent, request__mentor__user=user)
+        .select_related("request__done_by", "appointment")
+        .order_by("-request__created_at", "-request_id", "appointment__starts_at")
+    )
+    summaries: dict[int, RequestSummary] = {}
+    for item in items:
+        summary = summaries.setdefault(item.request_id, RequestSummary(request=item.request, items=[]))
+        summary.items.append(item)
+    return list(summaries.values())
+
+
+@dataclass(frozen=True)
+class FundingDecision:
+    """Whether the funding of a session can be decided without asking anyone: exactly one option is valid."""
+
+    arrangement: FundingArrangement | None
+    problem: str = ""  # why it could not be decided, e.g. "no funding arrangement on 3 March 2026"
+
+    @property
+    def decided(self) -> bool:
+        return self.arrangement is not None
+
+
+def funding_decision(appointment: ServiceAppointment, options: list[FundingArrangement]) -> FundingDecision:
+    if len(options) == 1:
+        return FundingDecision(arrangement=options[0])
+    day = date_format(timezone.localdate(appointment.starts_at), "j F Y")
+    if not options:
+        return FundingDecision(arrangement=None, problem=f"no funding arrangement on {day}")
+    return FundingDecision(arrangement=None, problem=f"{len(options)} arrangements on {day}")
+
+
+@dataclass
+class WrapUpRow:
+    appointment: ServiceAppointment
+    funding: FundingDecision
+    requested_outcome: str = ""  # what the mentor said happened, from their open request
+
+
+@dataclass
+class MentorWrapUpList:
+    mentor: Mentor
+    rows: list
+    open_request: WrapUpRequest | None
+    request_items: list
+
+    @property
+    def request_outstanding(self) -> int:
+        """Sessions in the open request still not wrapped up."""
+        return sum(item.appointment.status == Status.SCHEDULED for item in self.request_items)
+
+
+def mentor_wrap_up_list(mentor: Mentor, *, now: datetime | None = None) -> MentorWrapUpList:
+    """Senior Leadership's page for one mentor: the sessions to wrap up, oldest first, what funding each would get,
+    and the mentor's open request. A fixed number of queries however many sessions there are."""
+    now = now or timezone.now()
+    appointments = list(
+        mentor.appointments.to_wrap_up(now).select_related("mentee").order_by("starts_at", "pk")
+    )
+    for appointment in appointments:
+        appointment.mentor = mentor
+    arrangements: dict[int, list] = {}
+    if appointments:
+        for arrangement in (
+            FundingArrangement.objects.filter(mentee_id__in={a.mentee_id for a in appointments})
+            .select_related("funder")
+            .order_by("kind", "funder__name", "valid_from")
+        ):
+            arrangements.setdefault(arrangement.mentee_id, []).append(arrangement)
+
+    open_request = (
+        WrapUpRequest.objects.filter(mentor=mentor, status=WrapUpRequest.Status.OPEN)
+        .prefetch_related(Prefetch("items", queryset=WrapUpRequestItem.objects.select_related("appointment")))
+        .first()
+    )
+    items = list(open_request.items.all()) if open_request else []
+    requested = {item.appointment_id: item.outcome for item in items}
+
+    rows = []
+    for appointment in appointments:
+        day = timezone.localdate(appointment.starts_at)
+        options = [a for a in arrangements.get(appointment.mentee_id, []) if a.is_valid_on(day)]
+        rows.append(WrapUpRow(
+            appointment=appointment,
+            funding=funding_decision(appointment, options),
+            requested_outcome=requested.get(appointment.pk, ""),
+        ))
+    return MentorWrapUpList(mentor=mentor, rows=rows, open_request=open_request, request_items=items)
+
+
+def mentor_sessions_to_wrap_up(mentor: Mentor, *, now: datetime | None = None) -> list[ServiceAppointment]:
+    """The mentor's own sessions to wrap up, oldest first (the page where they ask Senior Leadership for help)."""
+    appointments = list(mentor.appointments.to_wrap_up(now).select_related("mentee").order_by("starts_at", "pk"))
+    for appointment in appointments:
+        appointment.mentor = mentor
+    return appointments
+
+
+def open_wrap_up_request(mentor: Mentor) -> RequestSummary | None:
+    request = (
+        WrapUpRequest.objects.filter(mentor=mentor, status=WrapUpRequest.Status.OPEN)
+        .prefetch_related(Prefetch("items", queryset=WrapUpRequestItem.objects.select_related("appointment")))
+        .first()
+    )
+    return RequestSummary(request=request, items=list(request.items.all())) if request else None
