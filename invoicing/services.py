@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from invoicing.models import FinanceTicket
+from notifications.services import finance_alert_queue, ticket_reply_queue
 
 
 @transaction.atomic
@@ -17,9 +18,11 @@ def ticket_raise(*, raised_by, subject: str, message: str, appointment=None,
         errors["message"] = "Tell Finance what you need."
     if errors:
         raise ValidationError(errors)
-    return FinanceTicket.objects.create(
+    ticket = FinanceTicket.objects.create(
         raised_by=raised_by, subject=subject.strip()[:200], message=message.strip(), appointment=appointment, kind=kind
     )
+    finance_alert_queue(ticket=ticket)
+    return ticket
 
 
 @transaction.atomic
@@ -36,6 +39,7 @@ def ticket_reply(*, ticket_id: int, acting_user, reply: str) -> FinanceTicket:
     ticket.replied_by = acting_user
     ticket.replied_at = timezone.now()
     ticket.save(update_fields=["status", "reply", "replied_by", "replied_at"])
+    ticket_reply_queue(ticket=ticket)
     return ticket
 
 

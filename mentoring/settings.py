@@ -121,6 +121,11 @@ STORAGES = {
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+if EMAIL_FILE_PATH:  # each email written to a file in this folder (tests, and trying things out)
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+FINANCE_EMAIL = env.str("FINANCE_EMAIL", default="")
+OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=120)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentoring <no-reply@mentoring.example>")
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run in-process.
@@ -133,6 +138,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5}
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)

@@ -11,3 +11,7 @@ class AppointmentAlreadyWrappedUp(AppointmentActionNotAllowed):
 
 class AppointmentAlreadyCancelled(AppointmentActionNotAllowed):
     pass
+
+
+class LateNoticeCancellation(AppointmentActionNotAllowed):
+    """Too close to the start to cancel in advance: it is recorded by wrapping up as a late-notice cancellation."""

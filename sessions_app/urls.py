@@ -1,6 +1,7 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, pages
+from sessions_app.views import appointments, calendar, leadership, pages
+from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
 urlpatterns = [
@@ -13,5 +14,8 @@ urlpatterns = [
     path("appointments/<str:reference>/", appointments.detail, name="appointment-detail"),
     path("appointments/<str:reference>/wrap-up/", WrapUpWizard.as_view(), name="appointment-wrap-up"),
     path("appointments/<str:reference>/ticket/", appointments.ticket, name="appointment-ticket"),
-    path("appointments/<str:reference>/cancel/", appointments.cancel, name="appointment-cancel"),
+    path("appointments/<str:reference>/cancel/", CancelWizard.as_view(), name="appointment-cancel"),
+    path("mentors/<int:mentor_id>/wrap-up/", leadership.mentor_wrap_up, name="mentor-wrap-up"),
+    path("mentors/<int:mentor_id>/wrap-up/done/", leadership.mentor_wrap_up_result, name="mentor-wrap-up-result"),
+    path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),
 ]

@@ -42,6 +42,7 @@ def migration_data(request):
     roles_migration.assign_roles(apps)
     roles_migration.seed_cancellation_reasons(apps, None)
     importlib.import_module("invoicing.migrations.0002_finance_ticket_permissions").assign_roles(apps)
+    importlib.import_module("notifications.migrations.0002_finance_outbox_permissions").assign_roles(apps)
 
 
 @pytest.fixture
@@ -109,3 +110,17 @@ def finance_client(client, finance_user):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def celery_in_process(request):
+    """Tasks run in the test's process unless a test brings its own broker and worker (mark `celery_worker`)."""
+    from mentoring.celery import app
+
+    if request.node.get_closest_marker("celery_worker"):
+        yield
+        return
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -16,9 +16,14 @@ class OutcomeForm(forms.Form):
         error_messages={"required": "Choose what happened in the session."},
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, before_start=False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = outcomes_for(user)
+        self.fields["outcome"].choices = outcomes_for(user, before_start=before_start)
+        if before_start:
+            self.initial.setdefault("outcome", Outcome.LATE_CANCELLATION)
+            self.fields["outcome"].help_text = (
+                "The session has not started yet, so it can only be recorded as a late-notice cancellation."
+            )
 
 
 class FundingForm(forms.Form):

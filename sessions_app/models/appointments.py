@@ -1,3 +1,7 @@
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from decimal import ROUND_DOWN, Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -10,6 +14,7 @@ from sessions_app.exceptions import (
     AppointmentActionNotAllowed,
     AppointmentAlreadyCancelled,
     AppointmentAlreadyWrappedUp,
+    LateNoticeCancellation,
 )
 
 from .people import FundingArrangement, Mentee, Mentor
@@ -192,6 +197,18 @@ class ServiceAppointment(models.Model):
     def has_started(self, now=None) -> bool:
         return self.starts_at <= (now or timezone.now())
 
+    def hours_until_start(self, now=None) -> Decimal:
+        """Real hours from `now` to the start (a clock change makes a day 23 or 25 of them)."""
+        seconds = _real_interval(now or timezone.now(), self.starts_at).total_seconds()
+        return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+    def is_late_notice(self, now=None) -> bool:
+        """Not started, but closer to the start than the late-notice window."""
+        now = now or timezone.now()
+        return not self.has_started(now) and _real_interval(now, self.starts_at) < timedelta(
+            hours=settings.LATE_NOTICE_HOURS
+        )
+
     # ---- state ----
     @property
     def is_wrapped_up(self) -> bool:
@@ -212,7 +229,7 @@ class ServiceAppointment(models.Model):
             return AppointmentActionNotAllowed(f"{self.reference} is not one of your sessions.")
         if self.status not in allowed_from:
             return self._state_blocker()
-        if action.startswith("wrap_up") and not self.has_started(now):
+        if action.startswith("wrap_up") and not self.has_started(now) and not self.is_late_notice(now):
             local = timezone.localtime(self.starts_at)
             return AppointmentActionNotAllowed(
                 f"{self.reference} has not started yet. You can wrap it up from "
@@ -222,6 +239,12 @@ class ServiceAppointment(models.Model):
             return AppointmentActionNotAllowed(
                 f"{self.reference} has already started, so it cannot be cancelled in advance. "
                 "Wrap it up instead and choose what happened."
+            )
+        if action == "cancel" and self.is_late_notice(now):
+            return LateNoticeCancellation(
+                f"{self.reference} starts in less than {settings.LATE_NOTICE_HOURS} hours, so this is a "
+                "late-notice cancellation: it may be billed and paid. Record it here, with "
+                "“Late-notice cancellation” chosen."
             )
         return None
 
@@ -245,6 +268,12 @@ class ServiceAppointment(models.Model):
                 f"{self.reference} was already wrapped up by {who} on {_when(self.wrapped_up_at)}."
             )
         return AppointmentActionNotAllowed(f"{self.reference} is {self.get_status_display()}.")
+
+
+def _real_interval(earlier: datetime, later: datetime) -> timedelta:
+    """Elapsed time between two aware datetimes. Python ignores the offsets of two datetimes that share a
+    tzinfo (so 10:00 to 10:00 across a clock change would be 24 hours); UTC never changes."""
+    return later.astimezone(dt_timezone.utc) - earlier.astimezone(dt_timezone.utc)
 
 
 def _when(moment) -> str:

@@ -7,15 +7,20 @@ from .booking import (
     mentor_regenerate_calendar_token,
     sequence_allocate,
 )
+from .bulk import appointments_wrap_up_for_mentor, wrap_up_request_submit
+from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
+    "appointment_cancel",
     "APPOINTMENT_SEQUENCE",
     "WrapUp",
     "appointment_book",
     "appointment_reschedule",
     "appointment_finance_complete",
     "appointment_wrap_up",
+    "appointments_wrap_up_for_mentor",
+    "wrap_up_request_submit",
     "mentor_regenerate_calendar_token",
     "sequence_allocate",
 ]

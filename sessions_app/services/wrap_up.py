@@ -35,8 +35,11 @@ class WrapUp:
         return self.needs_funding and self.funding_arrangement is None
 
 
-def outcomes_for(user: User) -> list[tuple[str, str]]:
-    """What happened? Only Senior Leadership and Finance may record a session that did not take place."""
+def outcomes_for(user: User, *, before_start: bool = False) -> list[tuple[str, str]]:
+    """What happened? Only Senior Leadership and Finance may record a session that did not take place;
+    before the start, only a late-notice cancellation can be recorded."""
+    if before_start:
+        return [(Outcome.LATE_CANCELLATION, "Late-notice cancellation")]
     choices = [(Outcome.ATTENDED, "Attended"), (Outcome.LATE_CANCELLATION, "Late-notice cancellation"),
                (Outcome.DID_NOT_ATTEND, "Did not attend")]
     if user.acts_for_mentors:
@@ -54,12 +57,17 @@ def duration_problem(minutes: int | None) -> str | None:
     return None
 
 
-def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: User) -> None:
+def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: User, now) -> None:
     errors = {}
     if answers.outcome not in dict(outcomes_for(acting_user)):
         errors["outcome"] = (
             "Only Senior Leadership or Finance can record that a session did not take place."
             if answers.outcome == Outcome.CANCELLED else "Choose what happened in the session."
+        )
+    elif not appointment.has_started(now) and answers.outcome != Outcome.LATE_CANCELLATION:
+        errors["outcome"] = (
+            f"{appointment.reference} has not started yet: until it starts it can only be recorded "
+            "as a late-notice cancellation."
         )
     if answers.funding_arrangement is not None:
         valid_ids = {option.pk for option in funding_options(appointment)}
@@ -97,6 +105,8 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
     to Finance (Awaiting Finance) with a ticket carrying the Admin Details."""
     from invoicing.models import FinanceTicket
     from invoicing.services import ticket_raise
+    from notifications.services import attendance_emails_queue
+    from sessions_app.services.bulk import close_request_when_settled
 
     now = now or timezone.now()
     appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
@@ -104,7 +114,7 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
     )
     action = "wrap_up_missing_information" if answers.funding_missing else "wrap_up"
     appointment.ensure_can(action, by=acting_user, now=now)
-    _validate(appointment, answers, acting_user)
+    _validate(appointment, answers, acting_user, now)
 
     _, appointment.status = ServiceAppointment.TRANSITIONS[action]
     appointment.outcome = answers.outcome
@@ -118,6 +128,8 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
 
     kind = AppointmentEvent.Kind.SENT_TO_FINANCE if answers.funding_missing else AppointmentEvent.Kind.WRAPPED_UP
     AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=_describe(appointment))
+    attendance_emails_queue(appointment=appointment)
+    close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
     if appointment.admin_details:
         ticket_raise(
             raised_by=acting_user,

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from invoicing.services import ticket_raise
 from sessions_app import selectors
+from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
 
 
@@ -15,6 +16,12 @@ def visible_appointment(request, reference):
         "cancellation_reason",
     )
     return get_object_or_404(appointments, reference=reference.upper())
+
+
+def _offers_cancel(appointment, user) -> bool:
+    """Cancel Session is offered until the start; inside the late-notice window it leads to the wrap-up."""
+    problem = appointment.blocker("cancel", by=user)
+    return problem is None or isinstance(problem, LateNoticeCancellation)
 
 
 @login_required
@@ -28,24 +35,10 @@ def detail(request, reference):
         {
             "appointment": appointment,
             "history": selectors.appointment_history(appointment),
-            "can_wrap_up": appointment.can("wrap_up", by=request.user),
-            "can_cancel": appointment.can("cancel", by=request.user),
+            "can_wrap_up": appointment.has_started() and appointment.can("wrap_up", by=request.user),
+            "can_cancel": _offers_cancel(appointment, request.user),
         },
     )
-
-
-def _coming_soon(request, reference, action, title):
-    appointment = visible_appointment(request, reference)
-    problem = appointment.blocker(action, by=request.user)
-    if problem is not None:
-        messages.error(request, str(problem))
-        return redirect(appointment)
-    return render(request, "sessions_app/coming_soon.html", {"appointment": appointment, "title": title})
-
-
-@login_required
-def cancel(request, reference):
-    return _coming_soon(request, reference, "cancel", "Cancel Session")
 
 
 @login_required

@@ -64,7 +64,7 @@ class WrapUpWizard(LoginRequiredMixin, SessionWizardView):
     # ---- forms ----
     def get_form_kwargs(self, step=None):
         if step == "outcome":
-            return {"user": self.request.user}
+            return {"user": self.request.user, "before_start": not self.appointment.has_started()}
         if step == "funding":
             return {"options": self.funding_options}
         if step == "notes":

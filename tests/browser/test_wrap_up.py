@@ -85,3 +85,39 @@ def test_senior_leadership_wraps_up_on_behalf(page, leader, mentee, started):
     page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Submit wrap-up").click()
     page.get_by_text("Lee Leader on behalf of Ann Mentor").first.wait_for()
+
+
+def test_mentor_cancels_in_advance_with_a_preview_of_the_email(page, mentor, mentee):
+    start = timezone.now().replace(microsecond=0) + timedelta(days=4)
+    appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    log_in(page, mentor.user.email, PASSWORD)
+    page.goto(appointment.get_absolute_url())
+    page.get_by_role("link", name="Cancel Session").click()
+    page.get_by_label("Cancellation reason").select_option(label="Mentor unavailable")
+    page.get_by_label("Internal cancellation note").fill("Training day clash; do not tell the mentee.")
+    page.get_by_role("button", name="Next").click()
+    preview = page.get_by_label("Attendance email preview")
+    assert "Reason: Mentor unavailable" in preview.inner_text()
+    assert "Training day clash" not in preview.inner_text()
+    page.get_by_role("button", name="Confirm cancellation").click()
+    page.get_by_text(f"{appointment.reference} is cancelled.").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.status == ServiceAppointment.Status.CANCELLED
+
+
+def test_late_notice_cancel_goes_to_the_wrap_up(page, mentor, mentee):
+    FundingArrangementFactory(mentee=mentee)
+    start = timezone.now().replace(microsecond=0) + timedelta(hours=3)
+    appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    log_in(page, mentor.user.email, PASSWORD)
+    page.goto(appointment.get_absolute_url())
+    page.get_by_role("link", name="Cancel Session").click()
+    page.get_by_text("so this is a late-notice cancellation").wait_for()
+    assert page.get_by_label("Late-notice cancellation").is_checked()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Next").click()
+    page.get_by_role("button", name="Submit wrap-up").click()
+    page.get_by_text(f"{appointment.reference} is wrapped up.").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.outcome == "late_cancellation"

@@ -1,0 +1,28 @@
+"""Every periodic job, in one place. Celery beat runs them (Europe/London); `manage.py run_job <name>` runs
+one by hand. Each is safe to run twice: it does its work once."""
+
+from celery.schedules import crontab
+
+PERIODIC_JOBS = {
+    "sweep-outbox": {
+        "task": "notifications.tasks.sweep_outbox",
+        "schedule": 60.0,
+        "help": "Send emails still waiting (broker down, worker killed, failed send due for a retry).",
+    },
+    "wrap-up-reminders": {
+        "task": "notifications.tasks.send_wrap_up_reminders",
+        "schedule": crontab(hour=7, minute=30),
+        "help": "Each morning: email every mentor whose ended sessions are not wrapped up.",
+        "takes_day": True,
+    },
+    "leadership-summary": {
+        "task": "notifications.tasks.send_leadership_summary",
+        "schedule": crontab(hour=8, minute=0, day_of_month="28-31"),
+        "help": "On the month's last day: email Senior Leadership every mentor's sessions not wrapped up.",
+        "takes_day": True,
+    },
+}
+
+
+def beat_schedule() -> dict:
+    return {name: {"task": job["task"], "schedule": job["schedule"]} for name, job in PERIODIC_JOBS.items()}

@@ -1,0 +1,59 @@
+"""What an attendance email says. The same function renders the Cancel Session preview and the email sent.
+
+It never contains the internal cancellation note, the Admin Details or the session notes: they are not
+even given to the templates.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from sessions_app.models import ServiceAppointment
+
+Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
+
+WHAT_HAPPENED = {
+    Outcome.ATTENDED: "attended",
+    Outcome.LATE_CANCELLATION: "cancelled at late notice",
+    Outcome.DID_NOT_ATTEND: "not attended",
+    Outcome.CANCELLED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def attendance_email(appointment: ServiceAppointment, *, funder=None) -> RenderedEmail:
+    """The email to the mentee, or, given a funder, to the funder's billing contact."""
+    cancelled_in_advance = appointment.status == Status.CANCELLED
+    what = "cancelled" if cancelled_in_advance else WHAT_HAPPENED.get(appointment.outcome, "updated")
+    start = timezone.localtime(appointment.starts_at)
+    context = {
+        "reference": appointment.reference,
+        "mentee_name": appointment.mentee.full_name,
+        "mentor_name": appointment.mentor.user.full_name,
+        "start": start,
+        "end": timezone.localtime(appointment.ends_at),
+        "what": what,
+        "cancelled_in_advance": cancelled_in_advance,
+        "outcome": appointment.outcome,
+        "reason": appointment.cancellation_reason.label if appointment.cancellation_reason_id else "",
+        "funder": funder,
+        "greeting": (funder.billing_contact_name or funder.name) if funder else appointment.mentee.full_name,
+        "site_url": settings.SITE_URL,
+    }
+    if funder:
+        subject = f"{appointment.reference}: {appointment.mentee.full_name}'s session on {start:%-d %B %Y} was {what}"
+    else:
+        subject = f"{appointment.reference}: your session on {start:%-d %B %Y} at {start:%H:%M} was {what}"
+    return RenderedEmail(
+        subject=subject,
+        text=render_to_string("notifications/attendance.txt", context).strip() + "\n",
+        html=render_to_string("notifications/attendance.html", context),
+    )

@@ -1,0 +1,56 @@
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from sessions_app.models import ServiceAppointment
+
+
+class OutboxEmail(models.Model):
+    """An email to send, written in the same transaction as what caused it, sent by a worker after commit.
+
+    `key` says what the email is about ("attendance-mentee:SA-000123", "wrap-up-reminder:7:2026-11-25"):
+    the database refuses a second row with the same key, so nothing is queued, and so sent, twice.
+    """
+
+    class Kind(models.TextChoices):
+        ATTENDANCE_MENTEE = "attendance_mentee", "Attendance email to the mentee"
+        ATTENDANCE_FUNDER = "attendance_funder", "Attendance email to the funder"
+        WRAP_UP_REMINDER = "wrap_up_reminder", "Wrap-up reminder to a mentor"
+        LEADERSHIP_SUMMARY = "leadership_summary", "Month-end summary to Senior Leadership"
+        FINANCE_ALERT = "finance_alert", "Alert to Finance"
+        TICKET_REPLY = "ticket_reply", "Finance's reply to a ticket"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    appointment = models.ForeignKey(
+        ServiceAppointment, on_delete=models.CASCADE, null=True, blank=True, related_name="outbox_emails"
+    )
+    to = models.JSONField(help_text="Recipient addresses.")
+    subject = models.CharField(max_length=255)
+    text_body = models.TextField()
+    html_body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind"], condition=Q(appointment__isnull=False),
+                name="one_outbox_email_per_appointment_and_kind",
+            ),
+            models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.subject}"

@@ -1,0 +1,16 @@
+from .alerts import finance_alert_queue, ticket_reply_queue
+from .attendance import attendance_emails_queue
+from .outbox import outbox_deliver, outbox_enqueue, outbox_resend, outbox_sweep
+from .reminders import leadership_summary_send, wrap_up_reminders_send
+
+__all__ = [
+    "attendance_emails_queue",
+    "finance_alert_queue",
+    "leadership_summary_send",
+    "outbox_deliver",
+    "outbox_enqueue",
+    "outbox_resend",
+    "outbox_sweep",
+    "ticket_reply_queue",
+    "wrap_up_reminders_send",
+]

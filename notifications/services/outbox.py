@@ -1,0 +1,112 @@
+"""The outbox: emails are rows written with the change that caused them, and sent after commit."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import OutboxEmail
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+# Seconds to wait after the nth failure before trying again.
+BACKOFF = [60, 5 * 60, 15 * 60, 60 * 60, 3 * 60 * 60, 6 * 60 * 60, 12 * 60 * 60]
+SWEEP_BATCH = 500
+
+
+def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_body: str, html_body: str = "",
+                   appointment=None) -> OutboxEmail | None:
+    """Queue an email in the caller's transaction and send it once that commits.
+
+    Returns None, and queues nothing, when an email with this key exists already or there is nobody to send to."""
+    recipients = sorted({address.strip() for address in to if address and address.strip()})
+    if not recipients:
+        logger.info("Not queueing %s: no recipient address", key)
+        return None
+    with transaction.atomic():
+        email, created = OutboxEmail.objects.get_or_create(
+            key=key,
+            defaults=dict(kind=kind, to=recipients, subject=subject, text_body=text_body, html_body=html_body,
+                          appointment=appointment, next_attempt_at=timezone.now() + _sweep_grace()),
+        )
+    if not created:
+        return None
+    transaction.on_commit(lambda: _dispatch(email.pk))
+    return email
+
+
+def _sweep_grace() -> timedelta:
+    """A new email is the worker's to send; the sweeper only steps in if it is still unsent after this."""
+    return timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
+
+
+def _dispatch(email_id: int) -> None:
+    """Hand the email to a worker. If the broker is down, the wrap-up still stands: the sweeper sends it later."""
+    from notifications.tasks import send_outbox_email
+
+    try:
+        send_outbox_email.apply_async(args=[email_id], retry=False)
+    except Exception:  # the broker is unreachable; the row waits for the sweeper
+        logger.warning("Could not queue outbox email %s; the sweeper will send it", email_id, exc_info=True)
+
+
+def outbox_deliver(*, email_id: int, now=None) -> bool:
+    """Send one email if it is still waiting. True when this call sent it.
+
+    The row stays locked while it is sent, so two workers given the same email send it once."""
+    with transaction.atomic():
+        email = OutboxEmail.objects.select_for_update(skip_locked=True).filter(pk=email_id).first()
+        if email is None or email.status != OutboxEmail.Status.PENDING:
+            return False
+        now = now or timezone.now()
+        email.attempts += 1
+        try:
+            message = EmailMultiAlternatives(
+                subject=email.subject, body=email.text_body, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to
+            )
+            if email.html_body:
+                message.attach_alternative(email.html_body, "text/html")
+            message.send()
+        except Exception as error:
+            email.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if email.attempts >= MAX_ATTEMPTS:
+                email.status = OutboxEmail.Status.FAILED
+            else:
+                email.next_attempt_at = now + timedelta(seconds=BACKOFF[min(email.attempts, len(BACKOFF)) - 1])
+            email.save(update_fields=["attempts", "last_error", "status", "next_attempt_at"])
+            logger.warning("Outbox email %s failed (attempt %s): %s", email.pk, email.attempts, email.last_error)
+            return False
+        email.status = OutboxEmail.Status.SENT
+        email.sent_at = now
+        email.last_error = ""
+        email.save(update_fields=["attempts", "status", "sent_at", "last_error"])
+        return True
+
+
+def outbox_sweep(*, now=None) -> int:
+    """Send what is still waiting and due (the broker was down, a worker died, a send failed). Returns how many sent."""
+    now = now or timezone.now()
+    due = OutboxEmail.objects.filter(status=OutboxEmail.Status.PENDING, next_attempt_at__lte=now)
+    sent = 0
+    for email_id in due.order_by("next_attempt_at").values_list("pk", flat=True)[:SWEEP_BATCH]:
+        sent += outbox_deliver(email_id=email_id, now=now)
+    return sent
+
+
+@transaction.atomic
+def outbox_resend(*, email_ids: list[int]) -> int:
+    """Finance asks for emails to go (again): back to waiting, sent after commit."""
+    emails = list(OutboxEmail.objects.select_for_update().filter(pk__in=email_ids))
+    for email in emails:
+        email.status = OutboxEmail.Status.PENDING
+        email.attempts = 0
+        email.last_error = ""
+        email.sent_at = None
+        email.next_attempt_at = timezone.now() + _sweep_grace()
+        email.save(update_fields=["status", "attempts", "last_error", "sent_at", "next_attempt_at"])
+        transaction.on_commit(lambda pk=email.pk: _dispatch(pk))
+    return len(emails)

@@ -1,0 +1,82 @@
+"""The morning wrap-up reminders and the month-end summary for Senior Leadership."""
+
+from collections import defaultdict
+from datetime import date
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from notifications.models import OutboxEmail
+from sessions_app import roles
+from sessions_app.models import ServiceAppointment, User
+from sessions_app.selectors import wrap_up_deadline
+
+from .outbox import outbox_enqueue
+
+FINAL_DAYS = 3  # the reminder warns plainly about pay and invoices in the month's last three days
+
+
+def _ended_not_wrapped_up(now):
+    return (
+        ServiceAppointment.objects.filter(status=ServiceAppointment.Status.SCHEDULED, ends_at__lte=now)
+        .select_related("mentor__user", "mentee")
+        .order_by("mentor_id", "starts_at")
+    )
+
+
+def _render(template: str, context: dict) -> tuple[str, str]:
+    context = {**context, "site_url": settings.SITE_URL}
+    return (render_to_string(f"notifications/{template}.txt", context).strip() + "\n",
+            render_to_string(f"notifications/{template}.html", context))
+
+
+def wrap_up_reminders_send(*, today: date | None = None, now=None) -> int:
+    """One email to each mentor with sessions that ended and are not wrapped up; none to the others.
+    Run twice on a day, it queues nothing more. Returns how many were queued."""
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    deadline = wrap_up_deadline(today)
+    by_mentor = defaultdict(list)
+    for appointment in _ended_not_wrapped_up(now):
+        by_mentor[appointment.mentor].append(appointment)
+    queued = 0
+    for mentor, appointments in by_mentor.items():
+        context = {"mentor": mentor, "appointments": appointments, "deadline": deadline,
+                   "final_days": deadline.days_left < FINAL_DAYS}
+        text, html = _render("wrap_up_reminder", context)
+        count = len(appointments)
+        subject = f"{count} session{'s' if count != 1 else ''} to wrap up"
+        if context["final_days"]:
+            subject += f" before {deadline.day:%-d %B}: unwrapped sessions are not paid this month"
+        queued += outbox_enqueue(
+            key=f"wrap-up-reminder:{mentor.pk}:{today.isoformat()}", kind=OutboxEmail.Kind.WRAP_UP_REMINDER,
+            to=[mentor.user.email], subject=subject, text_body=text, html_body=html,
+        ) is not None
+    return queued
+
+
+def leadership_summary_send(*, today: date | None = None, now=None) -> int:
+    """On the month's last day, Senior Leadership get every mentor's sessions still not wrapped up.
+    On other days it does nothing. Returns how many emails were queued."""
+    now = now or timezone.now()
+    today = today or timezone.localdate(now)
+    deadline = wrap_up_deadline(today)
+    if not deadline.is_today:
+        return 0
+    by_mentor = defaultdict(list)
+    for appointment in _ended_not_wrapped_up(now):
+        by_mentor[appointment.mentor].append(appointment)
+    rows = sorted(by_mentor.items(), key=lambda item: item[0].user.full_name)
+    leaders = User.objects.filter(groups__name=roles.SENIOR_LEADERSHIP, is_active=True).order_by("pk")
+    queued = 0
+    for leader in leaders:
+        text, html = _render("leadership_summary", {"leader": leader, "rows": rows, "deadline": deadline,
+                                                     "total": sum(len(a) for _, a in rows)})
+        subject = (f"Month end: {sum(len(a) for _, a in rows)} sessions still to wrap up across {len(rows)} mentors"
+                   if rows else "Month end: every session is wrapped up")
+        queued += outbox_enqueue(
+            key=f"leadership-summary:{leader.pk}:{today.isoformat()}", kind=OutboxEmail.Kind.LEADERSHIP_SUMMARY,
+            to=[leader.email], subject=subject, text_body=text, html_body=html,
+        ) is not None
+    return queued

@@ -1,0 +1,27 @@
+"""Celery tasks: thin, idempotent, given ids. Each calls one service."""
+
+from datetime import date
+
+from celery import shared_task
+
+from notifications.services import leadership_summary_send, outbox_deliver, outbox_sweep, wrap_up_reminders_send
+
+
+@shared_task(ignore_result=True)
+def send_outbox_email(email_id: int) -> bool:
+    return outbox_deliver(email_id=email_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox() -> int:
+    return outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def send_wrap_up_reminders(day: str | None = None) -> int:
+    return wrap_up_reminders_send(today=date.fromisoformat(day) if day else None)
+
+
+@shared_task(ignore_result=True)
+def send_leadership_summary(day: str | None = None) -> int:
+    return leadership_summary_send(today=date.fromisoformat(day) if day else None)

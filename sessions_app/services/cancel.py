@@ -1,0 +1,44 @@
+"""Cancelling a session in advance."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.services import attendance_emails_queue
+from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment, User
+from sessions_app.services.bulk import close_request_when_settled
+
+
+@transaction.atomic
+def appointment_cancel(
+    *, appointment_id: int, acting_user: User, reason: CancellationReason, internal_note: str, now=None
+) -> ServiceAppointment:
+    """Cancel a Scheduled session before the late-notice window. The reason is shared in the attendance
+    email; the internal note never is."""
+    now = now or timezone.now()
+    appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
+        pk=appointment_id
+    )
+    appointment.ensure_can("cancel", by=acting_user, now=now)
+    errors = {}
+    if reason is None or not reason.is_active:
+        errors["reason"] = "Choose a cancellation reason from the list."
+    if not internal_note.strip():
+        errors["internal_note"] = "Add an internal cancellation note (it is not shared in any attendance emails)."
+    if errors:
+        raise ValidationError(errors)
+
+    _, appointment.status = ServiceAppointment.TRANSITIONS["cancel"]
+    appointment.cancellation_reason = reason
+    appointment.cancellation_note = internal_note.strip()
+    appointment.cancelled_by = acting_user
+    appointment.cancelled_at = now
+    appointment.notice_hours = appointment.hours_until_start(now)
+    appointment.save()
+    AppointmentEvent.record(
+        appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,
+        description=f"{reason.label}; {appointment.notice_hours} hours' notice",
+    )
+    attendance_emails_queue(appointment=appointment)
+    close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
+    return appointment

@@ -1,0 +1,206 @@
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
+
+from invoicing.services import ticket_raise, ticket_reply
+from notifications.models import OutboxEmail
+from notifications.services import leadership_summary_send, wrap_up_reminders_send
+from sessions_app.models import CancellationReason
+from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
+from tests.factories import AppointmentFactory, FundingArrangementFactory, MentorFactory
+
+LONDON = ZoneInfo("Europe/London")
+NOTE, DETAILS, NOTES = "INTERNAL NOTE xyz", "ADMIN DETAILS xyz", "SESSION NOTES xyz"
+
+
+def everything_in(message) -> str:
+    return "\n".join([message.subject, message.body, *[content for content, _ in message.alternatives]])
+
+
+@pytest.fixture
+def sessions_at(mentor, mentee):
+    def book(start):
+        return AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    return book
+
+
+@pytest.fixture
+def started(sessions_at):
+    return sessions_at(datetime(2026, 11, 20, 15, 0, tzinfo=LONDON))
+
+
+def wrap_up(appointment, user, **answers):
+    return appointment_wrap_up(appointment_id=appointment.pk, acting_user=user, answers=WrapUp(**answers))
+
+
+class TestAttendanceEmails:
+    @pytest.mark.parametrize("outcome, says", [
+        ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00."),
+        ("late_cancellation", "was cancelled at late notice"),
+        ("did_not_attend", "it was recorded that you did not attend"),
+    ])
+    def test_wrap_up_emails_the_mentee_what_happened(self, mentor, mentee, started, mailoutbox,
+                                                     django_capture_on_commit_callbacks, outcome, says):
+        funding = FundingArrangementFactory(mentee=mentee)
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome=outcome, funding_arrangement=funding, session_notes=NOTES,
+                    actual_minutes=60, admin_details=DETAILS)
+        to_mentee = [m for m in mailoutbox if m.to == [mentee.email]]
+        assert len(to_mentee) == 1
+        message = to_mentee[0]
+        assert message.subject.startswith(f"{started.reference}: your session on 20 November 2026 at 15:00 was ")
+        assert says in message.body
+        assert f"Session reference: {started.reference}" in message.body
+        html = message.alternatives[0][0]
+        assert started.reference in html and 'name="viewport"' in html
+        for secret in (NOTES, DETAILS):
+            assert all(secret not in everything_in(m) for m in mailoutbox if m.to == [mentee.email])
+
+    def test_senior_leadership_recording_cancelled_emails_the_mentee(self, leader, started, mentee, mailoutbox,
+                                                                    django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, leader, outcome="cancelled", session_notes=NOTES)
+        assert "did not take place" in mailoutbox[0].body and NOTES not in everything_in(mailoutbox[0])
+
+    def test_cancellation_email_gives_the_reason_and_never_the_note(self, mentor, mentee, sessions_at, mailoutbox,
+                                                                    django_capture_on_commit_callbacks):
+        future = sessions_at(timezone.now() + timedelta(days=5))
+        reason = CancellationReason.objects.get(label="Mentor unavailable")
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment_cancel(appointment_id=future.pk, acting_user=mentor.user, reason=reason, internal_note=NOTE)
+        (message,) = mailoutbox
+        assert message.subject.endswith(" was cancelled") and "Reason: Mentor unavailable" in message.body
+        assert NOTE not in everything_in(message)
+
+    def test_funder_that_asks_for_attendance_emails_gets_one(self, mentor, mentee, started, mailoutbox,
+                                                             django_capture_on_commit_callbacks):
+        funding = FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=True,
+                                            funder__billing_contact_name="Pat Payer", funder__billing_email="pat@uni.example")
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome="attended", funding_arrangement=funding, session_notes=NOTES,
+                    actual_minutes=60)
+        to_funder = [m for m in mailoutbox if m.to == ["pat@uni.example"]]
+        assert len(to_funder) == 1
+        assert to_funder[0].subject == f"{started.reference}: Mo Mentee's session on 20 November 2026 was attended"
+        assert "Dear Pat Payer" in to_funder[0].body and NOTES not in everything_in(to_funder[0])
+
+    def test_funder_that_does_not_ask_gets_nothing(self, mentor, mentee, started, mailoutbox,
+                                                   django_capture_on_commit_callbacks):
+        funding = FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome="did_not_attend", funding_arrangement=funding)
+        assert [m.to for m in mailoutbox] == [[mentee.email]]
+
+    def test_the_attendance_email_row_is_written_with_the_wrap_up(self, mentor, started):
+        wrap_up(started, mentor.user, outcome="did_not_attend", admin_details="no funding")
+        assert OutboxEmail.objects.filter(appointment=started, kind="attendance_mentee").count() == 1
+
+
+class TestFinanceEmails:
+    def test_finance_is_told_when_a_session_goes_to_awaiting_finance(self, mentor, finance_user, started, mailoutbox,
+                                                                     django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome="attended", session_notes="x", actual_minutes=60,
+                    admin_details="New PO from the university, not on file yet.")
+        (alert,) = [m for m in mailoutbox if m.to == [finance_user.email]]
+        assert alert.subject == f"Finance ticket: {started.reference}: information missing at wrap-up"
+        assert "Awaiting Finance" in alert.body and "New PO from the university" in alert.body
+
+    def test_finance_is_told_of_a_ticket_and_the_raiser_of_the_reply(self, mentor, finance_user, started, mailoutbox,
+                                                                     django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = ticket_raise(raised_by=mentor.user, appointment=started, subject="Which funding?", message="Two POs")
+        assert [m.to for m in mailoutbox] == [[finance_user.email]]
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket_reply(ticket_id=ticket.pk, acting_user=finance_user, reply="Use the university PO.")
+        reply = mailoutbox[-1]
+        assert reply.to == [mentor.user.email] and reply.subject == "Finance replied: Which funding?"
+        assert "Use the university PO." in reply.body and "Fay Finance, Finance" in reply.body
+
+
+class TestReminders:
+    def test_each_mentor_with_ended_sessions_gets_one_email_with_links(self, mentor, other_mentor, sessions_at,
+                                                                       mailoutbox, django_capture_on_commit_callbacks):
+        now = datetime(2026, 11, 10, 7, 30, tzinfo=LONDON)
+        first = sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        second = sessions_at(datetime(2026, 11, 9, 10, 0, tzinfo=LONDON))
+        sessions_at(datetime(2026, 11, 10, 9, 0, tzinfo=LONDON))  # not ended yet at 07:30
+        AppointmentFactory(mentor=other_mentor, starts_at=now + timedelta(days=1), ends_at=now + timedelta(days=1, hours=1))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert wrap_up_reminders_send(now=now) == 1
+        (message,) = mailoutbox
+        assert message.to == [mentor.user.email] and message.subject == "2 sessions to wrap up"
+        assert f"http://127.0.0.1:8000{first.get_absolute_url()}" in message.body
+        assert f"http://127.0.0.1:8000{second.get_absolute_url()}" in message.body
+        assert "will not be paid this month" not in message.body
+
+    def test_run_twice_sends_once(self, mentor, sessions_at, mailoutbox, django_capture_on_commit_callbacks):
+        now = datetime(2026, 11, 10, 7, 30, tzinfo=LONDON)
+        sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up_reminders_send(now=now)
+            assert wrap_up_reminders_send(now=now) == 0
+        assert len(mailoutbox) == 1
+
+    @pytest.mark.parametrize("day, warned", [(27, False), (28, True), (30, True)])
+    def test_last_three_days_warn_about_pay_and_invoices(self, mentor, sessions_at, mailoutbox, day, warned,
+                                                         django_capture_on_commit_callbacks):
+        sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up_reminders_send(now=datetime(2026, 11, day, 7, 30, tzinfo=LONDON))
+        body = mailoutbox[0].body
+        assert ("Invoices are generated at the end of the month. Sessions not wrapped up by Monday 30 November "
+                "will not be paid this month.") in body if warned else "will not be paid" not in body
+        assert ("before 30 November: unwrapped sessions are not paid this month" in mailoutbox[0].subject) is warned
+
+    def test_no_email_for_a_mentor_with_nothing_to_wrap_up(self, mentor, mailoutbox, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert wrap_up_reminders_send() == 0
+        assert mailoutbox == []
+
+    def test_leadership_summary_on_the_last_day_only(self, mentor, leader, sessions_at, mailoutbox,
+                                                     django_capture_on_commit_callbacks):
+        appointment = sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        with django_capture_on_commit_callbacks(execute=True):
+            assert leadership_summary_send(now=datetime(2026, 11, 29, 8, 0, tzinfo=LONDON)) == 0
+            assert leadership_summary_send(now=datetime(2026, 11, 30, 8, 0, tzinfo=LONDON)) == 1
+            assert leadership_summary_send(now=datetime(2026, 11, 30, 9, 0, tzinfo=LONDON)) == 0
+        (message,) = mailoutbox
+        assert message.to == [leader.email]
+        assert message.subject == "Month end: 1 sessions still to wrap up across 1 mentors"
+        assert "Ann Mentor (1)" in message.body and appointment.reference in message.body
+        assert f"/mentors/{mentor.pk}/wrap-up/" in message.body
+
+
+class TestJobs:
+    def test_every_scheduled_job_is_a_registered_task_and_runs_in_london_time(self):
+        from mentoring.celery import app
+        from mentoring.schedule import PERIODIC_JOBS
+
+        app.loader.import_default_modules()
+        assert app.conf.timezone == "Europe/London"
+        for name, job in PERIODIC_JOBS.items():
+            assert job["task"] in app.tasks, name
+            assert app.conf.beat_schedule[name]["task"] == job["task"]
+
+    def test_run_job_by_hand(self, mentor, sessions_at, mailoutbox, capsys):
+        sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        call_command("run_job", "wrap-up-reminders", "--day", "2026-11-28")
+        call_command("run_job", "wrap-up-reminders", "--day", "2026-11-28")
+        assert "wrap-up-reminders: 1" in capsys.readouterr().out
+        assert OutboxEmail.objects.filter(kind="wrap_up_reminder").count() == 1
+
+    def test_run_job_explains_a_bad_day(self, db):
+        with pytest.raises(CommandError, match="“28/11/2026” is not a date: use YYYY-MM-DD."):
+            call_command("run_job", "wrap-up-reminders", "--day", "28/11/2026")
+        with pytest.raises(CommandError, match="sweep-outbox does not depend on the date"):
+            call_command("run_job", "sweep-outbox", "--day", "2026-11-28")
+
+    def test_run_job_lists_the_jobs(self, capsys):
+        call_command("run_job", "--list")
+        out = capsys.readouterr().out
+        assert "wrap-up-reminders" in out and "leadership-summary" in out and "sweep-outbox" in out
