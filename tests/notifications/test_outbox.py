@@ -105,17 +105,12 @@ def test_resend_sends_again(db, mailoutbox, django_capture_on_commit_callbacks):
 
 def test_broker_down_the_change_stands_and_the_sweeper_sends_later(
         db, mailoutbox, settings, django_capture_on_commit_callbacks):
-    from mentoring.celery import app
-
     settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    try:
+    from tests.notifications.test_celery_worker import broker
+
+    with broker("redis://127.0.0.1:1/0"):  # nothing listens there
         with django_capture_on_commit_callbacks(execute=True):
             email = enqueue()
-    finally:
-        app.conf.task_always_eager = True
-        app.conf.broker_url = settings.CELERY_BROKER_URL
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.PENDING and mailoutbox == []
     assert outbox_sweep() == 1
