@@ -21,6 +21,12 @@ PERIODIC_JOBS = {
         "help": "On the month's last day: email Senior Leadership every mentor's sessions not wrapped up.",
         "takes_day": True,
     },
+    "month-end": {
+        "task": "invoicing.tasks.run_month_end",
+        "schedule": crontab(hour=20, minute=0, day_of_month="28-31"),
+        "help": "On the month's last day, after the working day: invoices and payment statements for the month.",
+        "takes_day": True,
+    },
 }
 
 

@@ -43,6 +43,7 @@ def migration_data(request):
     roles_migration.seed_cancellation_reasons(apps, None)
     importlib.import_module("invoicing.migrations.0002_finance_ticket_permissions").assign_roles(apps)
     importlib.import_module("notifications.migrations.0002_finance_outbox_permissions").assign_roles(apps)
+    importlib.import_module("invoicing.migrations.0004_default_policy_and_finance_permissions").seed(apps)
 
 
 @pytest.fixture

@@ -64,6 +64,10 @@ class Funder(models.Model):
     sends_attendance_emails = models.BooleanField(
         default=False, help_text="Send this funder's billing contact an attendance email for every session."
     )
+    single_monthly_invoice = models.BooleanField(
+        default=False, help_text="One invoice a month for all this funder's sessions, instead of one per "
+                                 "funding arrangement (purchase order).",
+    )
 
     class Meta:
         ordering = ["name"]

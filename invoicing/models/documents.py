@@ -1,0 +1,183 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, ServiceAppointment
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class MonthEndRun(models.Model):
+    """One row per month: the month-end job locks it, so two runs of the same month take turns."""
+
+    period_start = models.DateField(unique=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-period_start"]
+
+    def __str__(self):
+        return f"Month end {self.period_start:%B %Y}"
+
+
+class Invoice(models.Model):
+    """An invoice to a funder (per funding arrangement, or per funder for a single monthly invoice) or to a
+    self-funded mentee, for one month. Numbered when issued; read-only from then on."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        PAID = "paid", "Paid"
+        CREDITED = "credited", "Credited"
+
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    group_key = models.CharField(max_length=60, help_text="What the invoice groups: an arrangement, a funder or a mentee.")
+    funder = models.ForeignKey(Funder, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    funding_arrangement = models.ForeignKey(
+        FundingArrangement, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
+    )
+    mentee = models.ForeignKey(Mentee, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices")
+    bill_to_name = models.CharField(max_length=200)
+    bill_to_email = models.EmailField(blank=True)
+    bill_to_address = models.TextField(blank=True)
+    customer_reference = models.CharField("reference or purchase order", max_length=100, blank=True)
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2)
+    net = models.DecimalField(default=0, **MONEY)
+    vat = models.DecimalField(default=0, **MONEY)
+    total = models.DecimalField(default=0, **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "number", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["period_start", "group_key"], condition=~Q(status="credited"),
+                                    name="one_live_invoice_per_group_and_month"),
+            models.CheckConstraint(condition=Q(status="draft") | Q(number__isnull=False, issue_date__isnull=False),
+                                   name="issued_invoice_has_number_and_date"),
+            models.CheckConstraint(condition=Q(total=F("net") + F("vat")), name="invoice_total_is_net_plus_vat"),
+            models.CheckConstraint(
+                condition=Q(funder__isnull=False) | Q(mentee__isnull=False), name="invoice_has_customer"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "period_start"])]
+
+    def __str__(self):
+        return self.number or f"Draft invoice {self.pk} ({self.bill_to_name}, {self.period_start:%B %Y})"
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+
+class InvoiceLine(models.Model):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    appointment = models.ForeignKey(ServiceAppointment, on_delete=models.PROTECT, related_name="invoice_lines")
+    session_date = models.DateField()
+    reference = models.CharField(max_length=20)
+    mentee_name = models.CharField(max_length=150)
+    outcome = models.CharField(max_length=20, choices=ServiceAppointment.Outcome.choices)
+    minutes = models.PositiveIntegerField()
+    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2)
+    net = models.DecimalField(**MONEY)
+    is_late = models.BooleanField(default=False, help_text="Wrapped up after its own month's run.")
+    released = models.BooleanField(default=False, help_text="Credited: the session can be invoiced again.")
+
+    class Meta:
+        ordering = ["session_date", "reference"]
+        constraints = [
+            models.UniqueConstraint(fields=["appointment"], condition=Q(released=False),
+                                    name="one_live_invoice_line_per_session"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: £{self.net}"
+
+
+class CreditNote(models.Model):
+    """Cancels an issued invoice in full; its sessions can then be invoiced again."""
+
+    number = models.CharField(max_length=20, unique=True)
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="credit_note")
+    reason = models.TextField()
+    issue_date = models.DateField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    net = models.DecimalField(**MONEY)
+    vat = models.DecimalField(**MONEY)
+    total = models.DecimalField(**MONEY)
+    pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="credit_note_has_reason")]
+
+    def __str__(self):
+        return self.number
+
+
+class PaymentStatement(models.Model):
+    """A mentor's self-billing statement for a month: what they are paid for their wrapped-up sessions."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        APPROVED = "approved", "Approved for payment"
+        PAID = "paid", "Paid"
+
+    number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    mentor = models.ForeignKey(Mentor, on_delete=models.PROTECT, related_name="statements")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    total = models.DecimalField(default=0, **MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issue_date = models.DateField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.FileField(upload_to="statements/%Y/", blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "number", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["mentor", "period_start"], name="one_statement_per_mentor_and_month"),
+            models.CheckConstraint(condition=Q(status="draft") | Q(number__isnull=False, issue_date__isnull=False),
+                                   name="issued_statement_has_number_and_date"),
+        ]
+        indexes = [models.Index(fields=["status", "period_start"])]
+
+    def __str__(self):
+        return self.number or f"Draft statement {self.pk} ({self.mentor}, {self.period_start:%B %Y})"
+
+
+class StatementLine(models.Model):
+    statement = models.ForeignKey(PaymentStatement, on_delete=models.CASCADE, related_name="lines")
+    appointment = models.OneToOneField(ServiceAppointment, on_delete=models.PROTECT, related_name="statement_line")
+    session_date = models.DateField()
+    reference = models.CharField(max_length=20)
+    mentee_name = models.CharField(max_length=150)
+    outcome = models.CharField(max_length=20, choices=ServiceAppointment.Outcome.choices)
+    minutes = models.PositiveIntegerField()
+    hourly_rate = models.DecimalField(max_digits=8, decimal_places=2)
+    amount = models.DecimalField(**MONEY)
+    wrapped_up_by_name = models.CharField(max_length=150)
+    on_behalf = models.BooleanField(default=False, help_text="Wrapped up by someone else on the mentor's behalf.")
+    is_late = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["session_date", "reference"]
+
+    def __str__(self):
+        return f"{self.reference}: £{self.amount}"

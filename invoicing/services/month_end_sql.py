@@ -1,0 +1,171 @@
+"""The month-end job's lines written by PostgreSQL itself (INSERT ... SELECT), for large months.
+
+Same rules as the Python path in month_end.py (which SQLite uses): the test suite runs against both.
+Python decides only per invoice and per statement; the database computes and writes every line.
+"""
+
+from django.db import connection
+
+from invoicing.bulk import insert_rows_returning_ids
+from invoicing.models import Invoice, PaymentStatement
+from invoicing.policy import vat_on
+from sessions_app.models import Funder
+
+from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice
+
+LOCAL_DATE = "(a.starts_at AT TIME ZONE 'Europe/London')::date"
+MINUTES = "COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
+# The funder's own rule for the outcome, else the default rule, else neither billed nor paid.
+POLICY_JOINS = """
+LEFT JOIN invoicing_outcomepolicy pf ON pf.funder_id = fa.funder_id AND pf.outcome = a.outcome
+LEFT JOIN invoicing_outcomepolicy pd ON pd.funder_id IS NULL AND pd.outcome = a.outcome"""
+
+BILLING = f"""
+CREATE TEMP TABLE month_end_billing ON COMMIT DROP AS
+SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name,
+       fa.id AS arrangement_id, fa.funder_id, fa.hourly_rate, {LOCAL_DATE} AS session_date, {MINUTES} AS minutes,
+       CASE WHEN fa.kind = 'self_funded' THEN 'mentee:' || a.mentee_id
+            WHEN f.single_monthly_invoice THEN 'funder:' || f.id
+            ELSE 'arrangement:' || fa.id END AS group_key
+FROM sessions_app_serviceappointment a
+JOIN sessions_app_fundingarrangement fa ON fa.id = a.funding_arrangement_id
+LEFT JOIN sessions_app_funder f ON f.id = fa.funder_id
+JOIN sessions_app_mentee me ON me.id = a.mentee_id{POLICY_JOINS}
+WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM invoicing_invoiceline l WHERE l.appointment_id = a.id AND NOT l.released)
+  AND COALESCE(pf.billed, pd.billed, false)
+"""
+
+PAYING = f"""
+CREATE TEMP TABLE month_end_paying ON COMMIT DROP AS
+SELECT a.id, a.reference, a.outcome, a.mentor_id, me.full_name AS mentee_name, {LOCAL_DATE} AS session_date,
+       {MINUTES} AS minutes,
+       COALESCE((SELECT r.hourly_rate FROM invoicing_mentorpayrate r
+                 WHERE r.mentor_id = a.mentor_id AND r.valid_from <= {LOCAL_DATE}
+                 ORDER BY r.valid_from DESC LIMIT 1), mt.hourly_pay_rate) AS rate,
+       COALESCE(u.full_name, '') AS wrapped_up_by_name,
+       (a.wrapped_up_by_id IS NOT NULL AND a.wrapped_up_by_id <> mt.user_id) AS on_behalf
+FROM sessions_app_serviceappointment a
+JOIN sessions_app_mentor mt ON mt.id = a.mentor_id
+JOIN sessions_app_mentee me ON me.id = a.mentee_id
+LEFT JOIN sessions_app_fundingarrangement fa ON fa.id = a.funding_arrangement_id
+LEFT JOIN sessions_app_user u ON u.id = a.wrapped_up_by_id{POLICY_JOINS}
+WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM invoicing_statementline s WHERE s.appointment_id = a.id)
+  AND COALESCE(pf.paid, pd.paid, false)
+"""
+
+
+def _targets(cursor, table: str, pairs: list[tuple]) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {table}")
+    cursor.execute(f"CREATE TEMP TABLE {table} (key text PRIMARY KEY, document_id bigint) ON COMMIT DROP")
+    with cursor.cursor.copy(f"COPY {table} (key, document_id) FROM STDIN") as copy:
+        for pair in pairs:
+            copy.write_row(pair)
+
+
+def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progress):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS month_end_billing")  # left by an earlier run in the same transaction
+        cursor.execute(BILLING, {"cutoff": cutoff})
+        cursor.execute(
+            """SELECT group_key, MIN(arrangement_id), MIN(funder_id), MIN(mentee_id), COUNT(*),
+                      SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
+               FROM month_end_billing GROUP BY group_key""",
+            [period_start],
+        )
+        groups = cursor.fetchall()
+        if not groups:
+            return
+        existing = {
+            invoice.group_key: invoice
+            for invoice in Invoice.objects.filter(period_start=period_start, group_key__in=[g[0] for g in groups])
+            .exclude(status=Invoice.Status.CREDITED)
+        }
+        funders = {f.pk: f for f in Funder.objects.all()}
+        new, extended, targets = [], [], []
+        for key, arrangement_id, funder_id, mentee_id, count, net, late in groups:
+            invoice = existing.get(key)
+            if invoice is None:
+                invoice = _new_invoice(key, arrangement_id=arrangement_id, funder_id=funder_id, mentee_id=mentee_id,
+                                       funders=funders, vat_rate=vat_rate, period_start=period_start,
+                                       period_end=period_end)
+                new.append(invoice)
+            elif invoice.status != Invoice.Status.DRAFT:
+                summary.waiting_for_issued += count
+                continue
+            else:
+                extended.append(invoice)
+            invoice.net += net
+            invoice.vat = vat_on(invoice.net, invoice.vat_rate)
+            invoice.total = invoice.net + invoice.vat
+            targets.append((key, invoice))
+            summary.late_lines += late
+        _fill_bill_to(new)
+        ids = insert_rows_returning_ids(Invoice, INVOICE_FIELDS, [
+            tuple(getattr(invoice, name) for name in INVOICE_FIELDS) for invoice in new])
+        for invoice, pk in zip(new, ids):
+            invoice.pk = pk
+        if extended:
+            Invoice.objects.bulk_update(extended, ["net", "vat", "total"])
+        _targets(cursor, "month_end_invoice_targets", [(key, invoice.pk) for key, invoice in targets])
+        cursor.execute(
+            """INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name,
+                   outcome, minutes, hourly_rate, net, is_late, released)
+               SELECT t.document_id, b.id, b.session_date, b.reference, b.mentee_name, b.outcome, b.minutes,
+                      b.hourly_rate, ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %s, false
+               FROM month_end_billing b JOIN month_end_invoice_targets t ON t.key = b.group_key""",
+            [period_start],
+        )
+        summary.invoice_lines = cursor.rowcount
+        summary.invoices_created, summary.invoices_extended = len(new), len(extended)
+        progress(summary.invoice_lines, summary.invoice_lines, "invoice lines")
+
+
+def pay_in_database(cutoff, period_start, period_end, summary, progress):
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS month_end_paying")
+        cursor.execute(PAYING, {"cutoff": cutoff})
+        cursor.execute(
+            """SELECT mentor_id, COUNT(*), SUM(ROUND(minutes * rate / 60, 2)),
+                      COUNT(*) FILTER (WHERE session_date < %s)
+               FROM month_end_paying GROUP BY mentor_id""",
+            [period_start],
+        )
+        groups = cursor.fetchall()
+        if not groups:
+            return
+        existing = {s.mentor_id: s for s in PaymentStatement.objects.filter(
+            period_start=period_start, mentor_id__in=[g[0] for g in groups])}
+        new, extended, targets = [], [], []
+        for mentor_id, count, total, late in groups:
+            statement = existing.get(mentor_id)
+            if statement is None:
+                statement = PaymentStatement(mentor_id=mentor_id, period_start=period_start, period_end=period_end)
+                new.append(statement)
+            elif statement.status != PaymentStatement.Status.DRAFT:
+                summary.waiting_for_issued += count
+                continue
+            else:
+                extended.append(statement)
+            statement.total += total
+            targets.append((str(mentor_id), statement))
+            summary.late_lines += late
+        ids = insert_rows_returning_ids(PaymentStatement, STATEMENT_FIELDS, [
+            tuple(getattr(statement, name) for name in STATEMENT_FIELDS) for statement in new])
+        for statement, pk in zip(new, ids):
+            statement.pk = pk
+        if extended:
+            PaymentStatement.objects.bulk_update(extended, ["total"])
+        _targets(cursor, "month_end_statement_targets", [(key, statement.pk) for key, statement in targets])
+        cursor.execute(
+            """INSERT INTO invoicing_statementline (statement_id, appointment_id, session_date, reference, mentee_name,
+                   outcome, minutes, hourly_rate, amount, wrapped_up_by_name, on_behalf, is_late)
+               SELECT t.document_id, p.id, p.session_date, p.reference, p.mentee_name, p.outcome, p.minutes, p.rate,
+                      ROUND(p.minutes * p.rate / 60, 2), p.wrapped_up_by_name, p.on_behalf, p.session_date < %s
+               FROM month_end_paying p JOIN month_end_statement_targets t ON t.key = p.mentor_id::text""",
+            [period_start],
+        )
+        summary.statement_lines = cursor.rowcount
+        summary.statements_created, summary.statements_extended = len(new), len(extended)
+        progress(summary.statement_lines, summary.statement_lines, "statement lines")

@@ -1,0 +1,40 @@
+"""Celery tasks for documents: thin and idempotent."""
+
+from datetime import date
+
+from celery import shared_task
+
+
+@shared_task(ignore_result=True)
+def run_month_end(day: str | None = None) -> str:
+    """Beat runs this every evening from the 28th; it does the month's run only on the last day."""
+    from django.utils import timezone
+
+    from invoicing.services import month_end_generate
+    from sessions_app.selectors import wrap_up_deadline
+
+    today = date.fromisoformat(day) if day else timezone.localdate()
+    if not wrap_up_deadline(today).is_today:
+        return f"{today}: not the last day of the month"
+    return "\n".join(month_end_generate(year=today.year, month=today.month).lines())
+
+
+@shared_task(ignore_result=True)
+def render_invoice_pdf(invoice_id: int) -> None:
+    from invoicing.services.pdf import invoice_render_pdf
+
+    invoice_render_pdf(invoice_id=invoice_id)
+
+
+@shared_task(ignore_result=True)
+def render_statement_pdf(statement_id: int) -> None:
+    from invoicing.services.pdf import statement_render_pdf
+
+    statement_render_pdf(statement_id=statement_id)
+
+
+@shared_task(ignore_result=True)
+def render_credit_note_pdf(credit_note_id: int) -> None:
+    from invoicing.services.pdf import credit_note_render_pdf
+
+    credit_note_render_pdf(credit_note_id=credit_note_id)
