@@ -1,0 +1,145 @@
+"""Benchmark 1: the month-end job (no PDFs) against a plain-SQL floor producing the same lines.
+
+    .venv/bin/python -m bench.month_end [--sizes 10000 100000]
+"""
+
+import argparse
+import time
+
+from bench.common import setup_django, table
+
+FLOOR_SQL = """
+CREATE TEMP TABLE floor_billing ON COMMIT DROP AS
+SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name, fa.id AS arrangement_id,
+       fa.funder_id, fa.hourly_rate,
+       (a.starts_at AT TIME ZONE 'Europe/London')::date AS session_date,
+       COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int) AS minutes,
+       CASE WHEN fa.kind = 'self_funded' THEN 'mentee:' || a.mentee_id
+            WHEN f.single_monthly_invoice THEN 'funder:' || f.id
+            ELSE 'arrangement:' || fa.id END AS group_key
+FROM sessions_app_serviceappointment a
+JOIN sessions_app_fundingarrangement fa ON fa.id = a.funding_arrangement_id
+LEFT JOIN sessions_app_funder f ON f.id = fa.funder_id
+JOIN sessions_app_mentee me ON me.id = a.mentee_id
+JOIN invoicing_outcomepolicy p ON p.funder_id IS NULL AND p.outcome = a.outcome AND p.billed
+WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM invoicing_invoiceline l WHERE l.appointment_id = a.id AND NOT l.released);
+
+INSERT INTO invoicing_invoice (status, period_start, period_end, group_key, funder_id, funding_arrangement_id,
+    mentee_id, bill_to_name, bill_to_email, bill_to_address, customer_reference, vat_rate, net, vat, total,
+    created_at, pdf)
+SELECT 'draft', %(start)s, %(end)s, group_key, MIN(funder_id), MIN(arrangement_id),
+       CASE WHEN group_key LIKE 'mentee:%%' THEN MIN(mentee_id) END, '', '', '', '', 20,
+       SUM(ROUND(minutes * hourly_rate / 60, 2)), ROUND(SUM(ROUND(minutes * hourly_rate / 60, 2)) * 0.2, 2),
+       SUM(ROUND(minutes * hourly_rate / 60, 2)) + ROUND(SUM(ROUND(minutes * hourly_rate / 60, 2)) * 0.2, 2),
+       now(), ''
+FROM floor_billing GROUP BY group_key;
+
+INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name, outcome,
+    minutes, hourly_rate, net, is_late, released)
+SELECT i.id, b.id, b.session_date, b.reference, b.mentee_name, b.outcome, b.minutes, b.hourly_rate,
+       ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %(start)s, false
+FROM floor_billing b JOIN invoicing_invoice i ON i.group_key = b.group_key AND i.period_start = %(start)s;
+
+CREATE TEMP TABLE floor_paying ON COMMIT DROP AS
+SELECT a.id, a.reference, a.outcome, a.mentor_id, me.full_name AS mentee_name,
+       (a.starts_at AT TIME ZONE 'Europe/London')::date AS session_date,
+       COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int) AS minutes,
+       mt.hourly_pay_rate AS rate, COALESCE(u.full_name, '') AS by_name,
+       (a.wrapped_up_by_id IS NOT NULL AND a.wrapped_up_by_id <> mt.user_id) AS on_behalf
+FROM sessions_app_serviceappointment a
+JOIN sessions_app_mentor mt ON mt.id = a.mentor_id
+JOIN sessions_app_mentee me ON me.id = a.mentee_id
+LEFT JOIN sessions_app_user u ON u.id = a.wrapped_up_by_id
+JOIN invoicing_outcomepolicy p ON p.funder_id IS NULL AND p.outcome = a.outcome AND p.paid
+WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
+  AND NOT EXISTS (SELECT 1 FROM invoicing_statementline s WHERE s.appointment_id = a.id);
+
+INSERT INTO invoicing_paymentstatement (status, mentor_id, period_start, period_end, total, created_at, pdf)
+SELECT 'draft', mentor_id, %(start)s, %(end)s, SUM(ROUND(minutes * rate / 60, 2)), now(), ''
+FROM floor_paying GROUP BY mentor_id;
+
+INSERT INTO invoicing_statementline (statement_id, appointment_id, session_date, reference, mentee_name, outcome,
+    minutes, hourly_rate, amount, wrapped_up_by_name, on_behalf, is_late)
+SELECT s.id, p.id, p.session_date, p.reference, p.mentee_name, p.outcome, p.minutes, p.rate,
+       ROUND(p.minutes * p.rate / 60, 2), p.by_name, p.on_behalf, p.session_date < %(start)s
+FROM floor_paying p JOIN invoicing_paymentstatement s ON s.mentor_id = p.mentor_id AND s.period_start = %(start)s;
+
+SET CONSTRAINTS ALL IMMEDIATE
+"""
+
+
+def floor(cutoff, start, end) -> tuple[float, dict]:
+    """The same lines in the same tables by plain SQL, constraints checked as at commit; then rolled back."""
+    from django.db import connection, transaction
+
+    from invoicing.models import Invoice, InvoiceLine, PaymentStatement, StatementLine
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for statement in filter(str.strip, FLOOR_SQL.split(";")):
+                cursor.execute(statement, {"cutoff": cutoff, "start": start, "end": end})
+        elapsed = time.perf_counter() - started
+        counts = {"floor_invoice": Invoice.objects.count(), "floor_invoice_line": InvoiceLine.objects.count(),
+                  "floor_statement": PaymentStatement.objects.count(),
+                  "floor_statement_line": StatementLine.objects.count()}
+        transaction.set_rollback(True)
+    return elapsed, counts
+
+
+def run(size: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.common import reset_database
+    from bench.seed import LONDON, seed_appointments, seed_people
+    from datetime import datetime
+    from invoicing.models import Invoice, InvoiceLine, PaymentStatement, StatementLine
+    from invoicing.services import month_end_generate
+    from sessions_app.selectors import local_midnight
+    from datetime import date
+
+    reset_database()
+    t0 = time.perf_counter()
+    mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
+    seed_appointments(count=size, start=datetime(2026, 11, 1, tzinfo=LONDON), days=30, mentors=mentors,
+                      arrangements=arrangements)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    seeded = time.perf_counter() - t0
+
+    floor_seconds, floor_counts = floor(local_midnight(date(2026, 12, 1)), date(2026, 11, 1), date(2026, 11, 30))
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        summary = month_end_generate(year=2026, month=11)
+        ours = time.perf_counter() - started
+    counts = {"floor_invoice": Invoice.objects.count(), "floor_invoice_line": InvoiceLine.objects.count(),
+              "floor_statement": PaymentStatement.objects.count(), "floor_statement_line": StatementLine.objects.count()}
+    assert counts == floor_counts, (counts, floor_counts)
+    started = time.perf_counter()
+    again = month_end_generate(year=2026, month=11)
+    second = time.perf_counter() - started
+    assert again.invoice_lines == 0 and again.statement_lines == 0
+    return {"size": size, "seed_s": seeded, "ours_s": ours, "floor_s": floor_seconds, "ratio": ours / floor_seconds,
+            "queries": len(queries), "rerun_s": second, "invoices": counts["floor_invoice"],
+            "invoice_lines": counts["floor_invoice_line"], "statement_lines": counts["floor_statement_line"]}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
+    args = parser.parse_args()
+    setup_django()
+    results = [run(size) for size in args.sizes]
+    print(table(
+        [[r["size"], f"{r['ours_s']:.2f}", f"{r['floor_s']:.2f}", f"{r['ratio']:.1f}x", r["queries"],
+          f"{r['rerun_s']:.2f}", r["invoices"], r["invoice_lines"], r["statement_lines"]] for r in results],
+        ["sessions", "month end (s)", "SQL floor (s)", "ours / floor", "queries", "re-run (s)", "invoices",
+         "invoice lines", "statement lines"],
+    ))
+    print("budgets: under 30 s at 100,000; at most 5x the floor; queries the same at every size")
+
+
+if __name__ == "__main__":
+    main()
