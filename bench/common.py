@@ -15,6 +15,7 @@ def setup_django(database_url: str = BENCH_DB):
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mentoring.settings")
     os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
     sys.path.insert(0, str(PROJECT))
     import django
 

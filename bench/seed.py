@@ -48,31 +48,33 @@ def seed_appointments(*, count: int, start: datetime, days: int, mentors, arrang
     from sessions_app.models import ServiceAppointment
     from sessions_app.services import sequence_allocate
 
+
     rng = random.Random(seed)
+    start = start.astimezone(ZoneInfo("UTC"))  # real hours: wall-clock arithmetic breaks at the clock change
     first = sequence_allocate(name="service_appointment", count=count)
     outcomes = ["attended"] * 85 + ["did_not_attend"] * 6 + ["late_cancellation"] * 5 + ["cancelled"] * 4
+    from invoicing.bulk import insert_rows
+
+    fields = ["reference", "mentor_id", "mentee_id", "starts_at", "ends_at", "mode", "location", "status", "outcome",
+              "funding_arrangement_id", "session_notes", "actual_minutes", "admin_details", "wrapped_up_by_id",
+              "wrapped_up_at", "cancellation_note"]
     rows = []
     for i in range(count):
         day = start + timedelta(days=rng.randrange(days), hours=rng.randrange(8, 19), minutes=rng.choice((0, 30)))
         mentor = mentors[rng.randrange(len(mentors))]
         arrangement = arrangements[rng.randrange(len(arrangements))]
         booked = rng.choice((45, 60, 60, 90))
-        appointment = ServiceAppointment(
-            reference=f"SA-{first + i:06d}", mentor_id=mentor.pk, mentee_id=arrangement.mentee_id, starts_at=day,
-            ends_at=day + timedelta(minutes=booked), location="Room 1",
-        )
+        row = [f"SA-{first + i:06d}", mentor.pk, arrangement.mentee_id, day, day + timedelta(minutes=booked),
+               "in_person", "Room 1", "scheduled", "", None, "", None, "", None, None, ""]
         if rng.random() < completed_share:
             outcome = rng.choice(outcomes)
-            appointment.status = "completed"
-            appointment.outcome = outcome
-            appointment.funding_arrangement_id = None if outcome == "cancelled" else arrangement.pk
-            appointment.actual_minutes = booked - rng.choice((0, 0, 5, 10)) if outcome == "attended" else None
-            appointment.wrapped_up_by_id = mentor.user_id
-            appointment.wrapped_up_at = day + timedelta(hours=2)
-        rows.append(appointment)
-        if len(rows) == BATCH:
-            ServiceAppointment.objects.bulk_create(rows)
+            row[7:12] = ["completed", outcome, None if outcome == "cancelled" else arrangement.pk, "Notes",
+                         booked - rng.choice((0, 0, 5, 10)) if outcome == "attended" else None]
+            row[13:15] = [mentor.user_id, day + timedelta(hours=2)]
+        rows.append(tuple(row))
+        if len(rows) == BATCH * 5:
+            insert_rows(ServiceAppointment, fields, rows)
             rows = []
             if progress:
                 progress(i + 1, count)
-    ServiceAppointment.objects.bulk_create(rows)
+    insert_rows(ServiceAppointment, fields, rows)

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Min, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -26,6 +27,7 @@ UPCOMING_LIMIT = 10
 CALENDAR_DAY_LIMIT = 6
 RECENT_DAYS = 30  # how far back the homepage shows Finance's replies and done wrap-up requests
 FINANCE_REPLIES_LIMIT = 20
+PAYMENT_STATEMENTS_LIMIT = 24  # two years of monthly statements on the dashboard
 
 
 def local_midnight(day: date) -> datetime:
@@ -130,20 +132,25 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
     while cursor <= grid_end:
         days[cursor] = CalendarDay(day=cursor, in_month=cursor.month == month, is_today=cursor == today)
         cursor += timedelta(days=1)
-    appointments = (
-        appointments_visible_to(user, mentor_id=mentor_id)
-        .with_people()
-        .between(local_midnight(grid_start), local_midnight(grid_end + timedelta(days=1)))
-        .order_by("starts_at")
+    scope = appointments_visible_to(user, mentor_id=mentor_id).between(
+        local_midnight(grid_start), local_midnight(grid_end + timedelta(days=1))
     )
+    local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
+    # However busy the organisation, each day fetches at most CALENDAR_DAY_LIMIT sessions and counts the rest.
+    shown = (
+        scope.with_people()
+        .annotate(day=local_day, rank=Window(RowNumber(), partition_by=[local_day], order_by=[F("starts_at"), F("pk")]))
+        .filter(rank__lte=CALENDAR_DAY_LIMIT)
+        .order_by("starts_at", "pk")
+    )
+    per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("pk")))
+    for appointment in shown:
+        days[appointment.day].appointments.append(appointment)
     total = 0
-    for appointment in appointments:
-        cell = days[timezone.localdate(appointment.starts_at)]
-        total += cell.in_month
-        if len(cell.appointments) < CALENDAR_DAY_LIMIT:
-            cell.appointments.append(appointment)
-        else:
-            cell.hidden += 1
+    for day, count in per_day.items():
+        cell = days[day]
+        cell.hidden = count - len(cell.appointments)
+        total += count if cell.in_month else 0
     ordered = list(days.values())
     return CalendarMonth(
         first=first,
@@ -188,6 +195,8 @@ class Dashboard:
     total: int
     mentor_month: MentorMonth | None
     mentors_outstanding: list | None
+    # A mentor's own issued payment statements, newest first (empty for everyone else).
+    payment_statements: list = field(default_factory=list)
 
 
 def _hours(minutes: int) -> Decimal:
@@ -215,19 +224,25 @@ def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
 
 def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None) -> list[MentorOutstanding]:
     now = now or timezone.now()
-    pending = Q(appointments__status=Status.SCHEDULED, appointments__starts_at__lte=now)
+    # From the outstanding sessions (few, and indexed by status and start), not from every mentor's history.
+    outstanding = {
+        mentor_id: (count, oldest)
+        for mentor_id, count, oldest in ServiceAppointment.objects.to_wrap_up(now).order_by().values("mentor_id")
+        .annotate(n=Count("pk"), oldest=Min("starts_at")).values_list("mentor_id", "n", "oldest")
+    }
+    if not outstanding:
+        return []
     open_request = WrapUpRequest.objects.filter(mentor=OuterRef("pk"), status=WrapUpRequest.Status.OPEN)
     mentors = (
-        Mentor.objects.select_related("user")
-        .annotate(outstanding=Count("appointments", filter=pending), oldest=Min("appointments__starts_at", filter=pending))
+        Mentor.objects.select_related("user").filter(pk__in=list(outstanding))
         .annotate(open_request_since=Subquery(open_request.values("created_at")[:1]))
-        .filter(outstanding__gt=0)
-        .order_by("oldest")
     )
-    return [
-        MentorOutstanding(mentor=m, outstanding=m.outstanding, oldest=m.oldest, open_request_since=m.open_request_since)
+    rows = [
+        MentorOutstanding(mentor=m, outstanding=outstanding[m.pk][0], oldest=outstanding[m.pk][1],
+                          open_request_since=m.open_request_since)
         for m in mentors
     ]
+    return sorted(rows, key=lambda row: (row.oldest, row.mentor.pk))
 
 
 def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
@@ -252,6 +267,17 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
         total=sum(counts.values()),
         mentor_month=mentor_month(mentor, start, end) if mentor else None,
         mentors_outstanding=mentors_with_sessions_to_wrap_up(now=now) if user.sees_all_appointments else None,
+        payment_statements=payment_statements_of(mentor) if mentor and mentor.user_id == user.pk else [],
+    )
+
+
+def payment_statements_of(mentor: Mentor, *, limit: int = PAYMENT_STATEMENTS_LIMIT) -> list:
+    """The mentor's issued payment statements (not drafts), newest first. One query."""
+    from invoicing.models import PaymentStatement
+
+    return list(
+        PaymentStatement.objects.filter(mentor=mentor).exclude(status=PaymentStatement.Status.DRAFT)
+        .order_by("-period_start", "-issue_date", "-pk")[:limit]
     )
 
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 
 from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, ServiceAppointment
 
@@ -65,7 +66,8 @@ class Invoice(models.Model):
                                     name="one_live_invoice_per_group_and_month"),
             models.CheckConstraint(condition=Q(status="draft") | Q(number__isnull=False, issue_date__isnull=False),
                                    name="issued_invoice_has_number_and_date"),
-            models.CheckConstraint(condition=Q(total=F("net") + F("vat")), name="invoice_total_is_net_plus_vat"),
+            # Rounded because SQLite adds decimals as floating point.
+            models.CheckConstraint(condition=Q(total=Round(F("net") + F("vat"), 2)), name="invoice_total_is_net_plus_vat"),
             models.CheckConstraint(
                 condition=Q(funder__isnull=False) | Q(mentee__isnull=False), name="invoice_has_customer"
             ),

@@ -73,7 +73,6 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None) -> Mon
         summary.awaiting_finance = ServiceAppointment.objects.filter(
             status=Status.AWAITING_FINANCE, starts_at__lt=cutoff
         ).count()
-        policy = Policy()
         vat_rate = OrganisationDetails.current().vat_rate
         if connection.vendor == "postgresql":
             from .month_end_sql import bill_in_database, pay_in_database
@@ -81,6 +80,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None) -> Mon
             bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progress)
             pay_in_database(cutoff, period_start, period_end, summary, progress)
         else:
+            policy = Policy()
             _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress)
             _pay(completed, policy, period_start, period_end, summary, progress)
 

@@ -1,0 +1,171 @@
+"""Benchmark 3: pages with 1,000 and with 1,000,000 appointments in PostgreSQL.
+
+Per page: queries, median and p95 server time (Django's test client, in process); then requests per second
+under gunicorn (2 workers) driven by wrk on loopback, against the trivial /healthz view in the same server.
+
+    .venv/bin/python -m bench.pages [--large 1000000] [--repeats 40]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+from bench.common import BENCH_DB, PROJECT, median, percentile, setup_django, table
+
+
+def measure(client, method, url, data=None, repeats=40):
+    from django.db import connection
+
+    call = getattr(client, method)
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, params, many, context: queries.append(sql) or execute(sql, params, many, context)):
+        response = call(url, data) if data is not None else call(url)
+    assert response.status_code in (200, 302), (url, response.status_code)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call(url, data) if data is not None else call(url)
+        times.append((time.perf_counter() - started) * 1000)
+    return len(queries), median(times), percentile(times, 95)
+
+
+def wizard_steps(client, appointment, arrangement_id, repeats):
+    """Each step of the wrap-up wizard: the first page, then Next on each step, up to the review."""
+    prefix = f"wrap_up_{appointment.reference}-current_step"
+    url = f"/appointments/{appointment.reference}/wrap-up/"
+    steps = [("wizard: what happened", "get", url, None),
+             ("wizard: funding type", "post", url, {prefix: "outcome", "outcome-outcome": "attended"}),
+             ("wizard: session notes", "post", url, {prefix: "funding", "funding-funding": str(arrangement_id)}),
+             ("wizard: review", "post", url, {prefix: "notes", "notes-session_notes": "Notes",
+                                              "notes-actual_minutes": "60"})]
+    results = []
+    for name, method, path, data in steps:
+        results.append((name, *measure(client, method, path, data, repeats)))
+        if method == "get":
+            pass
+    return results
+
+
+def page_rows(size, repeats):
+    from django.test import Client
+    from django.utils import timezone
+
+    from sessions_app.models import FundingArrangement, Mentor, ServiceAppointment, User
+
+    mentor = Mentor.objects.select_related("user").order_by("pk").first()
+    leader = User.objects.get(email="leader@bench.example")
+    started = (ServiceAppointment.objects.filter(mentor=mentor, status="scheduled", starts_at__lte=timezone.now())
+               .order_by("-starts_at").first())
+    if started is None:
+        arrangement = FundingArrangement.objects.first()
+        from sessions_app.services import appointment_book
+        start = timezone.now() - timedelta(hours=3)
+        started = appointment_book(mentor=mentor, mentee=arrangement.mentee, starts_at=start,
+                                   ends_at=start + timedelta(hours=1), acting_user=None)
+    arrangement_id = FundingArrangement.objects.filter(mentee_id=started.mentee_id).values_list("pk", flat=True).first()
+    rows = []
+    for who, user in (("mentor", mentor.user), ("leadership", leader)):
+        client = Client()
+        client.force_login(user)
+        for name, url in (("homepage", "/"), ("calendar", "/calendar/"), ("dashboard", "/dashboard/"),
+                          ("SA page", started.get_absolute_url())):
+            rows.append((size, who, name, *measure(client, "get", url, repeats=repeats)))
+    client = Client()
+    client.force_login(mentor.user)
+    for name, queries, med, p95 in wizard_steps(client, started, arrangement_id, repeats):
+        rows.append((size, "mentor", name, queries, med, p95))
+    return rows, mentor
+
+
+def seed_history(count, mentors, arrangements):
+    from bench.seed import LONDON, seed_appointments
+
+    now = datetime.now(LONDON).replace(minute=0, second=0, microsecond=0)
+    past = int(count * 0.97)
+    seed_appointments(count=past, start=now - timedelta(days=5 * 365), days=5 * 365 - 1, mentors=mentors,
+                      arrangements=arrangements, completed_share=0.995, seed=count)
+    seed_appointments(count=count - past, start=now + timedelta(days=1), days=120, mentors=mentors,
+                      arrangements=arrangements, completed_share=0.0, seed=count + 1)
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def throughput(mentor_user, seconds=15):
+    """Requests per second under gunicorn for the mentor's homepage and the trivial view, by wrk."""
+    if not shutil.which("wrk"):
+        return None, "wrk not installed (apt-get install wrk)"
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(mentor_user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = mentor_user.get_session_auth_hash()
+    session.create()
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DEBUG": "false", "SECRET_KEY": os.environ["SECRET_KEY"],
+           "ALLOWED_HOSTS": "127.0.0.1", "SECURE_COOKIES": "false", "STATIC_ROOT": "/tmp/mentoring-bench-static"}
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=PROJECT, env=env, check=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", "2", "--bind", "127.0.0.1:8799",
+         "--log-level", "warning"], cwd=PROJECT, env=env)
+    time.sleep(4)
+    results = {}
+    try:
+        for name, path in (("trivial view", "/healthz"), ("mentor homepage", "/"), ("mentor calendar", "/calendar/")):
+            out = subprocess.run(
+                ["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: sessionid={session.session_key}",
+                 f"http://127.0.0.1:8799{path}"], capture_output=True, text=True).stdout
+            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+            non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+            results[name] = (rps, int(non_2xx.group(1)) if non_2xx else 0)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+    return results, None
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=40)
+    args = parser.parse_args()
+    setup_django()
+    from django.contrib.auth.models import Group
+
+    from bench.common import reset_database
+    from bench.seed import seed_people
+    from sessions_app.models import User
+
+    reset_database()
+    mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
+    leader = User.objects.create_user("leader@bench.example", "bench-password", full_name="Lee Leader")
+    leader.groups.add(Group.objects.get(name="Senior Leadership"))
+    seed_history(args.small, mentors, arrangements)
+    rows, _ = page_rows(args.small, args.repeats)
+    started = time.perf_counter()
+    seed_history(args.large - args.small, mentors, arrangements)
+    print(f"seeded {args.large:,} appointments in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    large_rows, mentor = page_rows(args.large, args.repeats)
+    rows += large_rows
+    print(table([(f"{size:,}", who, name, q, f"{med:.1f}", f"{p95:.1f}") for size, who, name, q, med, p95 in rows],
+                ["appointments", "user", "page", "queries", "median ms", "p95 ms"]))
+    results, problem = throughput(mentor.user)
+    if problem:
+        print(f"throughput: skipped: {problem}")
+    else:
+        base = results["trivial view"][0]
+        print(table([(name, f"{rps:.0f}", f"{rps / base:.2f}", errors) for name, (rps, errors) in results.items()],
+                    ["gunicorn, 2 workers, wrk -c8", "requests/s", "of trivial", "non-2xx"]))
+    print("budgets: at most 10 queries, the same at both sizes; p95 under 50 ms; at least 0.4 of the trivial view")
+
+
+if __name__ == "__main__":
+    main()
