@@ -99,6 +99,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+FORMAT_MODULE_PATH = ["mentoring.formats"]
 TIME_ZONE = "Europe/London"
 USE_I18N = True
 USE_TZ = True

@@ -73,8 +73,9 @@ def leadership_summary_send(*, today: date | None = None, now=None) -> int:
     for leader in leaders:
         text, html = _render("leadership_summary", {"leader": leader, "rows": rows, "deadline": deadline,
                                                      "total": sum(len(a) for _, a in rows)})
-        subject = (f"Month end: {sum(len(a) for _, a in rows)} sessions still to wrap up across {len(rows)} mentors"
-                   if rows else "Month end: every session is wrapped up")
+        total = sum(len(a) for _, a in rows)
+        subject = (f"Month end: {total} session{'s' if total != 1 else ''} still to wrap up across "
+                   f"{len(rows)} mentor{'s' if len(rows) != 1 else ''}" if rows else "Month end: every session is wrapped up")
         queued += outbox_enqueue(
             key=f"leadership-summary:{leader.pk}:{today.isoformat()}", kind=OutboxEmail.Kind.LEADERSHIP_SUMMARY,
             to=[leader.email], subject=subject, text_body=text, html_body=html,

@@ -37,7 +37,7 @@ def appointment_cancel(
     appointment.save()
     AppointmentEvent.record(
         appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,
-        description=f"{reason.label}; {appointment.notice_hours} hours' notice",
+        description=f"{reason.label}; {format(appointment.notice_hours, 'f').rstrip('0').rstrip('.')} hours' notice",
     )
     attendance_emails_queue(appointment=appointment)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)

@@ -171,7 +171,7 @@ class TestReminders:
             assert leadership_summary_send(now=datetime(2026, 11, 30, 9, 0, tzinfo=LONDON)) == 0
         (message,) = mailoutbox
         assert message.to == [leader.email]
-        assert message.subject == "Month end: 1 sessions still to wrap up across 1 mentors"
+        assert message.subject == "Month end: 1 session still to wrap up across 1 mentor"
         assert "Ann Mentor (1)" in message.body and appointment.reference in message.body
         assert f"/mentors/{mentor.pk}/wrap-up/" in message.body
 

@@ -389,3 +389,15 @@ class TestMentorsAndUsers:
         assert response.status_code == 200
         assert "A user with this email address already exists." in response.content.decode()
         assert not User.objects.filter(full_name="Another Ann").exists()
+
+
+def test_finance_logs_in_on_the_admin_login_page(client, finance_user):
+    response = client.post("/admin/login/?next=/admin/", {"username": finance_user.email,
+                                                          "password": "correct-horse-battery", "next": "/admin/"})
+    assert response.status_code == 302 and response.url == "/admin/"
+
+
+def test_mentor_is_refused_on_the_admin_login_page(client, mentor):
+    response = client.post("/admin/login/", {"username": mentor.user.email, "password": "correct-horse-battery"})
+    assert response.status_code == 200
+    assert "Please enter the correct email address and password for a staff account." in response.content.decode()
