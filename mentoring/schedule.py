@@ -21,6 +21,11 @@ PERIODIC_JOBS = {
         "help": "On the month's last day: email Senior Leadership every mentor's sessions not wrapped up.",
         "takes_day": True,
     },
+    "render-missing-pdfs": {
+        "task": "invoicing.tasks.render_missing_pdfs",
+        "schedule": crontab(minute="*/10"),
+        "help": "Render issued documents still without a PDF (broker down at issue, a worker killed).",
+    },
     "month-end": {
         "task": "invoicing.tasks.run_month_end",
         "schedule": crontab(hour=20, minute=0, day_of_month="28-31"),

@@ -19,6 +19,9 @@ class OutboxEmail(models.Model):
         LEADERSHIP_SUMMARY = "leadership_summary", "Month-end summary to Senior Leadership"
         FINANCE_ALERT = "finance_alert", "Alert to Finance"
         TICKET_REPLY = "ticket_reply", "Finance's reply to a ticket"
+        INVOICE = "invoice", "Invoice to the bill-to contact"
+        CREDIT_NOTE = "credit_note", "Credit note to the bill-to contact"
+        PAYMENT_STATEMENT = "payment_statement", "Payment statement to a mentor"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -34,6 +37,10 @@ class OutboxEmail(models.Model):
     subject = models.CharField(max_length=255)
     text_body = models.TextField()
     html_body = models.TextField(blank=True)
+    attachments = models.JSONField(
+        default=list, blank=True,
+        help_text='Files attached when it is sent: [{"name", "path", "mimetype"}], path being a storage name.',
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)

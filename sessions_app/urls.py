@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, leadership, pages
+from sessions_app.views import appointments, calendar, documents, leadership, pages
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -18,4 +18,5 @@ urlpatterns = [
     path("mentors/<int:mentor_id>/wrap-up/", leadership.mentor_wrap_up, name="mentor-wrap-up"),
     path("mentors/<int:mentor_id>/wrap-up/done/", leadership.mentor_wrap_up_result, name="mentor-wrap-up-result"),
     path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),
+    path("documents/<str:kind>/<int:pk>.pdf", documents.document_pdf, name="document-pdf"),
 ]

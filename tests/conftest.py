@@ -44,6 +44,7 @@ def migration_data(request):
     importlib.import_module("invoicing.migrations.0002_finance_ticket_permissions").assign_roles(apps)
     importlib.import_module("notifications.migrations.0002_finance_outbox_permissions").assign_roles(apps)
     importlib.import_module("invoicing.migrations.0004_default_policy_and_finance_permissions").seed(apps)
+    importlib.import_module("invoicing.migrations.0007_finance_history_permissions").assign_roles(apps)
 
 
 @pytest.fixture
@@ -106,6 +107,12 @@ def leader_client(client, leader):
 @pytest.fixture
 def finance_client(client, finance_user):
     return _client_for(client, finance_user)
+
+
+@pytest.fixture(autouse=True)
+def media_in_a_temporary_folder(settings, tmp_path):
+    """Rendered PDFs go to a folder of the test's own, never to the project's media/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture(autouse=True)

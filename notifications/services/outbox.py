@@ -4,6 +4,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
@@ -19,8 +20,11 @@ SWEEP_BATCH = 500
 
 
 def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_body: str, html_body: str = "",
-                   appointment=None) -> OutboxEmail | None:
+                   appointment=None, attachments: list[dict] | None = None) -> OutboxEmail | None:
     """Queue an email in the caller's transaction and send it once that commits.
+
+    `attachments` are files already in Django's default storage, read when the email is sent:
+    [{"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"}].
 
     Returns None, and queues nothing, when an email with this key exists already or there is nobody to send to."""
     recipients = sorted({address.strip() for address in to if address and address.strip()})
@@ -31,12 +35,30 @@ def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_bod
         email, created = OutboxEmail.objects.get_or_create(
             key=key,
             defaults=dict(kind=kind, to=recipients, subject=subject, text_body=text_body, html_body=html_body,
-                          appointment=appointment, next_attempt_at=timezone.now() + _sweep_grace()),
+                          appointment=appointment, attachments=_checked(attachments or []),
+                          next_attempt_at=timezone.now() + _sweep_grace()),
         )
     if not created:
         return None
     transaction.on_commit(lambda: _dispatch(email.pk))
     return email
+
+
+def _checked(attachments: list[dict]) -> list[dict]:
+    checked = []
+    for attachment in attachments:
+        if not attachment.get("name") or not attachment.get("path"):
+            raise ValueError(f"An attachment needs a name and a storage path: {attachment!r}")
+        checked.append({"name": attachment["name"], "path": attachment["path"],
+                        "mimetype": attachment.get("mimetype") or "application/octet-stream"})
+    return checked
+
+
+def _attach_files(message: EmailMultiAlternatives, attachments: list[dict]) -> None:
+    """Read each attachment from storage as the email goes; a missing file fails the send, which is retried."""
+    for attachment in attachments:
+        with default_storage.open(attachment["path"], "rb") as file:
+            message.attach(attachment["name"], file.read(), attachment["mimetype"])
 
 
 def _sweep_grace() -> timedelta:
@@ -70,6 +92,7 @@ def outbox_deliver(*, email_id: int, now=None) -> bool:
             )
             if email.html_body:
                 message.attach_alternative(email.html_body, "text/html")
+            _attach_files(message, email.attachments)
             message.send()
         except Exception as error:
             email.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -1,0 +1,94 @@
+"""Emails that carry an issued document: invoices and credit notes to the bill-to contact, statements to mentors.
+
+Each is queued once its PDF is stored, with the PDF attached, under a key naming the document, so rendering
+twice queues (and sends) one email. A document with nobody to send it to goes to Finance instead, once.
+"""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from notifications.models import OutboxEmail
+
+from .alerts import finance_addresses
+from .outbox import outbox_enqueue
+
+
+def _organisation():
+    from invoicing.models import OrganisationDetails
+
+    return OrganisationDetails.current()
+
+
+def _render(template: str, context: dict) -> tuple[str, str]:
+    context = {**context, "site_url": settings.SITE_URL}
+    return (render_to_string(f"notifications/{template}.txt", context).strip() + "\n",
+            render_to_string(f"notifications/{template}.html", context))
+
+
+def _pounds(amount) -> str:
+    return f"£{amount:,.2f}"
+
+
+def _nobody_to_send_to(*, document_label: str, number: str, recipient: str, attachments) -> OutboxEmail | None:
+    """The document has no email address to go to: Finance gets it, to send another way or fix the address."""
+    text, html = _render("document_not_sent", {"document_label": document_label, "number": number,
+                                               "recipient": recipient, "admin_url": settings.SITE_URL + "/admin/"})
+    return outbox_enqueue(
+        key=f"finance-alert:no-address:{number}", kind=OutboxEmail.Kind.FINANCE_ALERT, to=finance_addresses(),
+        subject=f"{number} was not emailed: no email address for {recipient}", text_body=text, html_body=html,
+        attachments=attachments,
+    )
+
+
+def invoice_email_queue(*, invoice, attachments: list[dict]) -> OutboxEmail | None:
+    """The issued invoice to its bill-to contact, with the PDF. Returns None if it was queued before."""
+    if not invoice.bill_to_email.strip():
+        _nobody_to_send_to(document_label="Invoice", number=invoice.number, recipient=invoice.bill_to_name,
+                           attachments=attachments)
+        return None
+    org = _organisation()
+    context = {"invoice": invoice, "org": org, "total": _pounds(invoice.total), "vat": _pounds(invoice.vat)}
+    text, html = _render("invoice", context)
+    return outbox_enqueue(
+        key=f"invoice:{invoice.number}", kind=OutboxEmail.Kind.INVOICE, to=[invoice.bill_to_email],
+        subject=f"Invoice {invoice.number} from {org.name}: {_pounds(invoice.total)} due by "
+                f"{invoice.due_date:%-d %B %Y}",
+        text_body=text, html_body=html, attachments=attachments,
+    )
+
+
+def credit_note_email_queue(*, credit_note, attachments: list[dict]) -> OutboxEmail | None:
+    """The credit note to the credited invoice's bill-to contact, with the PDF."""
+    invoice = credit_note.invoice
+    if not invoice.bill_to_email.strip():
+        _nobody_to_send_to(document_label="Credit note", number=credit_note.number, recipient=invoice.bill_to_name,
+                           attachments=attachments)
+        return None
+    org = _organisation()
+    context = {"credit_note": credit_note, "invoice": invoice, "org": org, "total": _pounds(credit_note.total)}
+    text, html = _render("credit_note", context)
+    return outbox_enqueue(
+        key=f"credit-note:{credit_note.number}", kind=OutboxEmail.Kind.CREDIT_NOTE, to=[invoice.bill_to_email],
+        subject=f"Credit note {credit_note.number} from {org.name}: invoice {invoice.number} cancelled",
+        text_body=text, html_body=html, attachments=attachments,
+    )
+
+
+def statement_email_queue(*, statement, attachments: list[dict]) -> OutboxEmail | None:
+    """The issued payment statement to its mentor, with the PDF."""
+    user = statement.mentor.user
+    if not user.email.strip():
+        _nobody_to_send_to(document_label="Payment statement", number=statement.number, recipient=user.full_name,
+                           attachments=attachments)
+        return None
+    org = _organisation()
+    context = {"statement": statement, "mentor_name": user.full_name, "org": org, "total": _pounds(statement.total),
+               "dashboard_url": settings.SITE_URL + reverse("dashboard")}
+    text, html = _render("payment_statement", context)
+    return outbox_enqueue(
+        key=f"statement:{statement.number}", kind=OutboxEmail.Kind.PAYMENT_STATEMENT, to=[user.email],
+        subject=f"Your payment statement {statement.number} for {statement.period_start:%B %Y}: "
+                f"{_pounds(statement.total)}",
+        text_body=text, html_body=html, attachments=attachments,
+    )

@@ -1,0 +1,59 @@
+"""Stored PDFs of issued documents: Finance reads any; a mentor reads their own payment statements, nothing else.
+
+Anyone else, and any document without a stored PDF, gets a 404, so the address says nothing about what exists.
+For the admin: `document_pdf_url(document)` is the address of a document's PDF, `document_pdf_link(document)`
+a ready-made link (or "–" while the PDF is being rendered).
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_safe
+
+from invoicing.models import CreditNote, Invoice, PaymentStatement
+
+# kind in the address -> (model, the permission that lets Finance read every one)
+KINDS = {
+    "invoice": (Invoice, "invoicing.view_invoice"),
+    "credit-note": (CreditNote, "invoicing.view_creditnote"),
+    "statement": (PaymentStatement, "invoicing.view_paymentstatement"),
+}
+KIND_OF = {model: kind for kind, (model, _) in KINDS.items()}
+
+
+def document_pdf_url(document) -> str:
+    """/documents/invoice/12.pdf, /documents/credit-note/3.pdf, /documents/statement/7.pdf."""
+    return reverse("document-pdf", kwargs={"kind": KIND_OF[type(document)], "pk": document.pk})
+
+
+def document_pdf_link(document, text: str | None = None) -> str:
+    """A link to the document's PDF for the admin, or "–" while there is none yet."""
+    if not document.pdf:
+        return "–"
+    return format_html('<a href="{}">{}</a>', document_pdf_url(document), text or f"{document.number}.pdf")
+
+
+@require_safe
+@login_required
+def document_pdf(request, kind: str, pk: int):
+    try:
+        model, finance_permission = KINDS[kind]
+    except KeyError:
+        raise Http404("No such document") from None
+    documents = model.objects.all()
+    if not request.user.has_perm(finance_permission):
+        if model is not PaymentStatement:
+            raise Http404("No such document")
+        documents = documents.filter(mentor__user=request.user).exclude(status=PaymentStatement.Status.DRAFT)
+    document = documents.filter(pk=pk).first()
+    if document is None or not document.pdf:
+        raise Http404("No such document")
+    try:
+        file = document.pdf.open("rb")
+    except FileNotFoundError:
+        raise Http404("No such document") from None
+    response = FileResponse(file, content_type="application/pdf", filename=f"{document.number}.pdf",
+                            as_attachment=request.GET.get("download") == "1")
+    response["Cache-Control"] = "private, no-store"
+    return response
