@@ -29,5 +29,6 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError(f"“{day}” is not a date: use YYYY-MM-DD.") from None
             kwargs["day"] = day
+        current_app.loader.import_default_modules()  # every app's tasks module, as a worker would
         result = current_app.tasks[spec["task"]].apply(kwargs=kwargs).get()
         self.stdout.write(self.style.SUCCESS(f"{job}: {result}"))
