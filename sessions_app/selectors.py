@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models import Count, F, Func, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,6 +25,7 @@ Status = ServiceAppointment.Status
 HOMEPAGE_LIST_LIMIT = 50
 UPCOMING_LIMIT = 10
 CALENDAR_DAY_LIMIT = 6
+OUTSTANDING_LIMIT = 50
 RECENT_DAYS = 30  # how far back the homepage shows Finance's replies and done wrap-up requests
 FINANCE_REPLIES_LIMIT = 20
 PAYMENT_STATEMENTS_LIMIT = 24  # two years of monthly statements on the dashboard
@@ -137,12 +138,12 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
     )
     local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
     # However busy the organisation, each day fetches at most CALENDAR_DAY_LIMIT sessions and counts the rest.
-    shown = (
-        scope.with_people()
-        .annotate(day=local_day, rank=Window(RowNumber(), partition_by=[local_day], order_by=[F("starts_at"), F("pk")]))
+    shown_ids = (
+        scope.annotate(rank=Window(RowNumber(), partition_by=[local_day], order_by=[F("starts_at"), F("pk")]))
         .filter(rank__lte=CALENDAR_DAY_LIMIT)
-        .order_by("starts_at", "pk")
+        .values("pk")
     )
+    shown = scope.with_people().filter(pk__in=shown_ids).annotate(day=local_day).order_by("starts_at", "pk")
     per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("pk")))
     for appointment in shown:
         days[appointment.day].appointments.append(appointment)
@@ -195,6 +196,7 @@ class Dashboard:
     total: int
     mentor_month: MentorMonth | None
     mentors_outstanding: list | None
+    mentors_outstanding_total: int = 0
     # A mentor's own issued payment statements, newest first (empty for everyone else).
     payment_statements: list = field(default_factory=list)
 
@@ -222,16 +224,31 @@ def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
     )
 
 
-def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None) -> list[MentorOutstanding]:
+class GroupsInAll(Func):
+    """COUNT(*) OVER (): in a grouped query, how many groups there are before LIMIT, in the same query."""
+
+    template = "COUNT(*) OVER ()"
+    output_field = IntegerField()
+    contains_over_clause = True
+
+    def get_group_by_cols(self):
+        return []
+
+
+def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None, limit: int = OUTSTANDING_LIMIT):
+    """The mentors waiting longest with sessions to wrap up (at most `limit`), and how many mentors in all."""
     now = now or timezone.now()
     # From the outstanding sessions (few, and indexed by status and start), not from every mentor's history.
-    outstanding = {
-        mentor_id: (count, oldest)
-        for mentor_id, count, oldest in ServiceAppointment.objects.to_wrap_up(now).order_by().values("mentor_id")
-        .annotate(n=Count("pk"), oldest=Min("starts_at")).values_list("mentor_id", "n", "oldest")
-    }
-    if not outstanding:
-        return []
+    by_mentor = (
+        ServiceAppointment.objects.to_wrap_up(now).order_by().values("mentor_id")
+        .annotate(n=Count("pk"), oldest=Min("starts_at"))
+    )
+    rows = list(by_mentor.annotate(mentors=GroupsInAll()).order_by("oldest", "mentor_id")
+                .values_list("mentor_id", "n", "oldest", "mentors")[:limit])
+    if not rows:
+        return [], 0
+    outstanding = {m: (n, oldest) for m, n, oldest, _ in rows}
+    total = rows[0][3]
     open_request = WrapUpRequest.objects.filter(mentor=OuterRef("pk"), status=WrapUpRequest.Status.OPEN)
     mentors = (
         Mentor.objects.select_related("user").filter(pk__in=list(outstanding))
@@ -242,7 +259,7 @@ def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None) -> list[Men
                           open_request_since=m.open_request_since)
         for m in mentors
     ]
-    return sorted(rows, key=lambda row: (row.oldest, row.mentor.pk))
+    return sorted(rows, key=lambda row: (row.oldest, row.mentor.pk)), total
 
 
 def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
@@ -258,6 +275,9 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
     else:
         mentor = Mentor.objects.select_related("user").filter(user=user).first()
 
+    outstanding, outstanding_total = (
+        mentors_with_sessions_to_wrap_up(now=now) if user.sees_all_appointments else (None, 0)
+    )
     first = start.date() if timezone.is_naive(start) else timezone.localdate(start)
     return Dashboard(
         first=first,
@@ -266,7 +286,8 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
         by_status=by_status,
         total=sum(counts.values()),
         mentor_month=mentor_month(mentor, start, end) if mentor else None,
-        mentors_outstanding=mentors_with_sessions_to_wrap_up(now=now) if user.sees_all_appointments else None,
+        mentors_outstanding=outstanding,
+        mentors_outstanding_total=outstanding_total,
         payment_statements=payment_statements_of(mentor) if mentor and mentor.user_id == user.pk else [],
     )
 

@@ -256,3 +256,12 @@ class TestQueryCounts:
         large = [self._count(client, url) for url in urls]
         assert small == large
         assert max(large) <= 10
+
+
+def test_leadership_list_of_mentors_is_capped_but_counts_them_all(mentor, other_mentor):
+    from sessions_app.selectors import mentors_with_sessions_to_wrap_up
+
+    AppointmentFactory(mentor=mentor, starts_at=hours_ago(30), ends_at=hours_ago(29))
+    AppointmentFactory(mentor=other_mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
+    rows, total = mentors_with_sessions_to_wrap_up(limit=1)
+    assert [row.mentor for row in rows] == [mentor] and total == 2
