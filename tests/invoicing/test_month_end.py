@@ -246,3 +246,32 @@ class TestIssuingAndCrediting:
             InvoiceLine.objects.create(invoice=line.invoice, appointment=session, session_date=line.session_date,
                                        reference="x", mentee_name="x", outcome="attended", minutes=1,
                                        hourly_rate=1, net=1)
+
+
+class TestAfterInvoicing:
+    def test_finance_can_have_documents_issued_automatically(self, mentor, arrangement):
+        from invoicing.models import OrganisationDetails
+
+        OrganisationDetails.objects.filter(pk=1).update(issue_automatically=True)
+        completed_session(mentor, arrangement, at(2026, 11, 3))
+        assert november().issued == 2
+        assert Invoice.objects.get().number.startswith("INV-") and PaymentStatement.objects.get().number.startswith("PAY-")
+
+    def test_a_session_on_an_issued_invoice_cannot_be_wrapped_up_or_changed(self, mentor, leader, finance_user, arrangement):
+        from django.core.exceptions import ValidationError
+
+        from sessions_app.exceptions import AppointmentAlreadyWrappedUp
+        from sessions_app.services import appointment_reschedule
+
+        session = completed_session(mentor, arrangement, at(2026, 11, 3))
+        november()
+        invoices_issue(invoice_ids=list(Invoice.objects.values_list("pk", flat=True)), acting_user=finance_user)
+        for user in (mentor.user, leader, finance_user):
+            with pytest.raises(AppointmentAlreadyWrappedUp):
+                appointment_wrap_up(appointment_id=session.pk, acting_user=user,
+                                    answers=WrapUp(outcome="did_not_attend", funding_arrangement=arrangement))
+        with pytest.raises(ValidationError, match="only a Scheduled session can be changed"):
+            appointment_reschedule(appointment_id=session.pk, acting_user=finance_user, starts_at=at(2026, 11, 4),
+                                   ends_at=at(2026, 11, 4, 11), mode="online", location="")
+        session.refresh_from_db()
+        assert (session.status, session.outcome) == (ServiceAppointment.Status.COMPLETED, "attended")
