@@ -1,0 +1,571 @@
+"""Who may do what: every URL the project defines, requested as each role, against one table.
+
+`TABLE` is the table in README.md ("Who may do what"), row for row: a page or action, the URL pattern it is
+served by, and what each role gets. `test_every_url_the_project_defines_is_in_the_table` walks the URL resolver
+and fails for a pattern no row covers, so a new page cannot be added without deciding who may use it (the
+admin's own pages are covered by its rows as a whole, and requested as a sample). Each row is then requested as
+each role, with its own data, and the answer compared with the table. State-changing actions are also checked
+to change nothing on GET and to refuse a POST without a CSRF token.
+
+What a cell says:
+  "200", "404", "405", ...   the status of the response
+  "→ login"                  a redirect to a page, named in `PAGE_NAMES` ("→ SA page" is the appointment's page)
+"""
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.sessions.models import Session
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.exceptions import Resolver404
+from django.utils import timezone
+
+from invoicing.models import Invoice, OrganisationDetails, PaymentStatement
+from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
+from sessions_app import roles
+from sessions_app.models import CancellationReason, Mentor, ServiceAppointment
+from sessions_app.services import mentor_regenerate_calendar_token
+from tests.factories import (
+    PASSWORD,
+    AppointmentFactory,
+    FundingArrangementFactory,
+    MenteeFactory,
+    MentorFactory,
+    UserFactory,
+)
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ROLES = ("anonymous", "owner", "other mentor", "Senior Leadership", "Finance")
+ADMIN_PREFIX = "admin/"
+
+# Where a redirect goes, as the table says it.
+PAGE_NAMES = {
+    "login": "login",
+    "admin:login": "admin login",
+    "home": "homepage",
+    "calendar": "calendar",
+    "appointment-detail": "SA page",
+    "appointment-wrap-up": "Wrap Up Session",
+    "mentor-wrap-up": "mentor's list",
+    "mentor-wrap-up-result": "result page",
+    "admin:index": "admin",
+}
+
+
+# --------------------------------------------------------------------------- the people and their data
+
+
+@dataclass
+class World:
+    owner: Mentor
+    other: Mentor
+    leader: object
+    finance: object
+    superuser: object
+    arrangement: object
+    started: ServiceAppointment  # the owner's, started three hours ago, still to wrap up
+    future: ServiceAppointment  # the owner's, in three days
+    old_token: str  # the owner's calendar feed address before they asked for a new one
+    documents: dict = field(default_factory=dict)  # "invoice", "credit-note", "statement": issued, with PDFs
+
+    def user(self, role):
+        return {
+            "anonymous": None, "owner": self.owner.user, "other mentor": self.other.user,
+            "Senior Leadership": self.leader, "Finance": self.finance, "superuser": self.superuser,
+        }[role]
+
+
+@pytest.fixture
+def world(db):
+    owner = MentorFactory(user__full_name="Ann Mentor", user__email="ann@example.com")
+    other = MentorFactory(user__full_name="Olu Othermentor", user__email="olu@example.com")
+    old_token = owner.calendar_token
+    mentor_regenerate_calendar_token(mentor=owner)
+    mentee = MenteeFactory(full_name="Mo Mentee")
+    arrangement = FundingArrangementFactory(mentee=mentee)
+    now = timezone.now().replace(microsecond=0)
+    return World(
+        owner=owner,
+        other=other,
+        leader=UserFactory(full_name="Lee Leader", email="lee@example.com", roles=[roles.SENIOR_LEADERSHIP]),
+        finance=UserFactory(full_name="Fay Finance", email="fay@example.com", roles=[roles.FINANCE]),
+        superuser=UserFactory(full_name="Sam Super", email="sam@example.com", is_staff=True, is_superuser=True),
+        arrangement=arrangement,
+        started=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now - timedelta(hours=3)),
+        future=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now + timedelta(days=3)),
+        old_token=old_token,
+    )
+
+
+@pytest.fixture
+def documents(world, settings, tmp_path, django_capture_on_commit_callbacks):
+    """The owner's March 2026 sessions, through month end: an invoice (then credited) and a payment statement,
+    issued and rendered to PDF."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    OrganisationDetails.objects.update_or_create(pk=1, defaults={"issue_automatically": False})
+    for day in (3, 10):
+        start = timezone.make_aware(datetime(2026, 3, day, 10))
+        AppointmentFactory(
+            mentor=world.owner, mentee=world.arrangement.mentee, starts_at=start, ends_at=start + timedelta(hours=1),
+            status=ServiceAppointment.Status.COMPLETED, outcome=ServiceAppointment.Outcome.ATTENDED,
+            funding_arrangement=world.arrangement, wrapped_up_by=world.owner.user,
+            wrapped_up_at=start + timedelta(hours=2),
+        )
+    month_end_generate(year=2026, month=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        (invoice,) = invoices_issue(invoice_ids=list(Invoice.objects.values_list("pk", flat=True)),
+                                    acting_user=world.finance, today=date(2026, 3, 31))
+        (statement,) = statements_issue(
+            statement_ids=list(PaymentStatement.objects.values_list("pk", flat=True)),
+            acting_user=world.finance, today=date(2026, 3, 31),
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        credit_note = invoice_credit(invoice_id=invoice.pk, acting_user=world.finance, reason="Wrong rate.",
+                                     today=date(2026, 4, 2))
+    for document in (invoice, statement, credit_note):
+        document.refresh_from_db()
+        assert document.pdf, f"{document} has no PDF"
+    world.documents.update({"invoice": invoice, "statement": statement, "credit-note": credit_note})
+    return world.documents
+
+
+# --------------------------------------------------------------------------- how each row is requested
+
+
+def get(url: Callable):
+    def request(client, w):
+        return client.get(url(w))
+    return request
+
+
+def post(url: Callable, data: Callable = lambda w: {}):
+    def request(client, w):
+        return client.post(url(w), data(w))
+    return request
+
+
+def steps(url: Callable, *answers: Callable):
+    """POST each step of a wizard in turn; the answer is the first response that does not show a next step."""
+    def request(client, w):
+        response = None
+        for answer in answers:
+            response = client.post(url(w), answer(w))
+            if response.status_code != 200:
+                return response
+        return response
+    return request
+
+
+def sa(name, which="started"):
+    return lambda w: reverse(name, args=[getattr(w, which).reference])
+
+
+def wrap_up_step(step, **fields):
+    return lambda w: {f"wrap_up_{w.started.reference}-current_step": step,
+                      **{f"{step}-{k}": v(w) if callable(v) else v for k, v in fields.items()}}
+
+
+def cancel_step(step, **fields):
+    return lambda w: {f"cancel_{w.future.reference}-current_step": step,
+                      **{f"{step}-{k}": v(w) if callable(v) else v for k, v in fields.items()}}
+
+
+def a_reason(w):
+    return CancellationReason.objects.filter(is_active=True).order_by("order").first().pk
+
+
+def document(kind):
+    return lambda w: reverse("document-pdf", kwargs={"kind": kind, "pk": w.documents[kind].pk})
+
+
+def admin_mentor_action(w):
+    return {"action": "regenerate_calendar_token", "_selected_action": [w.owner.pk], "index": 0}
+
+
+def mentor_list(w):
+    return reverse("mentor-wrap-up", args=[w.owner.pk])
+
+
+@dataclass
+class Row:
+    route: str  # the URL pattern, as the resolver spells it
+    request: Callable  # (client, world) -> response
+    cells: tuple  # what each role in ROLES gets
+    changes_data: bool = False  # a state-changing action: GET must change nothing, POST needs the CSRF token
+    needs: tuple = ()  # fixtures the row's data needs beyond `world`
+    csrf_role: str = "owner"  # who may do it, for the CSRF check
+
+
+def cells(*values):
+    assert len(values) == len(ROLES)
+    return values
+
+
+LOGIN, ADMIN_LOGIN, SA_PAGE = "→ login", "→ admin login", "→ SA page"
+
+# The table in README.md, "Who may do what", row for row.
+TABLE: dict[str, Row] = {
+    # ---- log-in, log-out, health check
+    "Log-in page": Row(
+        "accounts/login/", get(lambda w: reverse("login")),
+        cells("200", "→ homepage", "→ homepage", "→ homepage", "→ homepage")),
+    "Log out (POST)": Row(
+        "accounts/logout/", post(lambda w: reverse("logout")),
+        cells(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN), changes_data=True),
+    "Log out by GET": Row(
+        "accounts/logout/", get(lambda w: reverse("logout")),
+        cells("405", "405", "405", "405", "405")),
+    "Health check": Row(
+        "healthz", get(lambda w: reverse("healthz")),
+        cells("200", "200", "200", "200", "200")),
+    # ---- pages of one's own
+    "Homepage": Row(
+        "", get(lambda w: reverse("home")),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Dashboard": Row(
+        "dashboard/", get(lambda w: reverse("dashboard")),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Calendar": Row(
+        "calendar/", get(lambda w: reverse("calendar")),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Calendar, another month": Row(
+        "calendar/<int:year>/<int:month>/", get(lambda w: reverse("calendar-month", args=[2026, 2])),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Calendar feed, the owner's address (no log-in: the address is the key)": Row(
+        "calendar/feed/<str:token>.ics", get(lambda w: reverse("calendar-feed", args=[w.owner.calendar_token])),
+        cells("200", "200", "200", "200", "200")),
+    "Calendar feed, an address replaced by a new one": Row(
+        "calendar/feed/<str:token>.ics", get(lambda w: reverse("calendar-feed", args=[w.old_token])),
+        cells("404", "404", "404", "404", "404")),
+    "Calendar feed: make a new address (POST; one's own)": Row(
+        "calendar/feed/new-address/", post(lambda w: reverse("calendar-feed-new-address")),
+        cells(LOGIN, "→ calendar", "→ calendar", "404", "404"), changes_data=True),
+    "Calendar feed: make a new address by GET": Row(
+        "calendar/feed/new-address/", get(lambda w: reverse("calendar-feed-new-address")),
+        cells(LOGIN, "405", "405", "405", "405")),
+    # ---- the owner's Service Appointment
+    "SA page": Row(
+        "appointments/<str:reference>/", get(sa("appointment-detail")),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "Wrap Up Session, a session that has started": Row(
+        "appointments/<str:reference>/wrap-up/", get(sa("appointment-wrap-up")),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "Wrap Up Session: every step submitted (POST)": Row(
+        "appointments/<str:reference>/wrap-up/",
+        steps(sa("appointment-wrap-up"),
+              wrap_up_step("outcome", outcome="attended"),
+              wrap_up_step("funding", funding=lambda w: str(w.arrangement.pk)),
+              wrap_up_step("notes", session_notes="Essay planning.", actual_minutes="60"),
+              wrap_up_step("review", admin_details="")),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    "Wrap Up Session, a session that has not started": Row(
+        "appointments/<str:reference>/wrap-up/", get(sa("appointment-wrap-up", "future")),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE)),
+    "Cancel Session, a session that has not started": Row(
+        "appointments/<str:reference>/cancel/", get(sa("appointment-cancel", "future")),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "Cancel Session: every step submitted (POST)": Row(
+        "appointments/<str:reference>/cancel/",
+        steps(sa("appointment-cancel", "future"),
+              cancel_step("reason", reason=a_reason, internal_note="Clash with an exam."),
+              cancel_step("confirm")),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    "Cancel Session, a session that has started": Row(
+        "appointments/<str:reference>/cancel/", get(sa("appointment-cancel")),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE)),
+    "Ticket to Finance about a session": Row(
+        "appointments/<str:reference>/ticket/", get(sa("appointment-ticket")),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "Ticket to Finance: sent (POST)": Row(
+        "appointments/<str:reference>/ticket/",
+        post(sa("appointment-ticket"), lambda w: {"subject": "Which funding?", "message": "Two POs."}),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    # ---- Senior Leadership wrap up for a mentor; mentors ask them to
+    "A mentor's sessions to wrap up (Senior Leadership's list)": Row(
+        "mentors/<int:mentor_id>/wrap-up/", get(mentor_list),
+        cells(LOGIN, "404", "404", "200", "200")),
+    "A mentor's sessions: statuses submitted (POST)": Row(
+        "mentors/<int:mentor_id>/wrap-up/",
+        post(mentor_list, lambda w: {f"outcome_{w.started.pk}": "attended", f"notes_{w.started.pk}": "Done."}),
+        cells(LOGIN, "404", "404", "→ result page", "→ result page"), changes_data=True,
+        csrf_role="Senior Leadership"),
+    "A mentor's sessions: the result of a batch": Row(
+        "mentors/<int:mentor_id>/wrap-up/done/", get(lambda w: reverse("mentor-wrap-up-result", args=[w.owner.pk])),
+        cells(LOGIN, "404", "404", "→ mentor's list", "→ mentor's list")),
+    "Wrap-up request to Senior Leadership (one's own)": Row(
+        "wrap-up-request/", get(lambda w: reverse("wrap-up-request")),
+        cells(LOGIN, "200", "200", "404", "404")),
+    "Wrap-up request: sent (POST), for the owner's session": Row(
+        "wrap-up-request/",
+        post(lambda w: reverse("wrap-up-request"),
+             lambda w: {f"outcome_{w.started.pk}": "attended", "message": "Ill."}),
+        cells(LOGIN, "→ homepage", "200", "404", "404"), changes_data=True),
+    # ---- documents
+    "Payment statement PDF, the owner's": Row(
+        "documents/<str:kind>/<int:pk>.pdf", get(document("statement")),
+        cells(LOGIN, "200", "404", "404", "200"), needs=("documents",)),
+    "Invoice PDF": Row(
+        "documents/<str:kind>/<int:pk>.pdf", get(document("invoice")),
+        cells(LOGIN, "404", "404", "404", "200"), needs=("documents",)),
+    "Credit note PDF": Row(
+        "documents/<str:kind>/<int:pk>.pdf", get(document("credit-note")),
+        cells(LOGIN, "404", "404", "404", "200"), needs=("documents",)),
+    # ---- the Finance admin (every page under /admin/; these rows are the sample requested)
+    "Admin log-in page": Row(
+        "admin/login/", get(lambda w: reverse("admin:login")),
+        cells("200", "200", "200", "200", "→ admin")),
+    "Admin: home": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:index")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: Finance queue": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:finance_queue")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: a Service Appointment": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_serviceappointment_change", args=[w.started.pk])),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: an action, a mentor's new feed address (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        csrf_role="Finance"),
+}
+
+# Log-in itself changes data (it starts a session), so it is checked for CSRF too, but it is not a table row.
+LOG_IN = Row("accounts/login/", post(lambda w: reverse("login"),
+                                     lambda w: {"username": w.owner.user.email, "password": PASSWORD}),
+             cells(*["-"] * 5), changes_data=True, csrf_role="anonymous")
+
+
+# --------------------------------------------------------------------------- asking and describing the answer
+
+
+def client_for(world, role, **kwargs) -> Client:
+    client = Client(**kwargs)
+    user = world.user(role)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def answer(response) -> str:
+    """What the table says for this response: its status, or "→ page" for a redirect."""
+    if response.status_code not in (301, 302, 303):
+        return str(response.status_code)
+    path = urlsplit(response["Location"]).path
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return f"→ {path}"
+    name = match.view_name
+    if name.startswith("admin:") and name.endswith("_changelist"):
+        return "→ admin list"
+    return f"→ {PAGE_NAMES.get(name, name)}"
+
+
+def ask(world, row: Row, role: str, **client_kwargs):
+    """Row's request as `role`, in a transaction rolled back afterwards, so every role meets the same data."""
+    with transaction.atomic():
+        response = row.request(client_for(world, role, **client_kwargs), world)
+        transaction.set_rollback(True)
+    return response
+
+
+def snapshot() -> dict:
+    """Every row of every table but the sessions' (where wizards and messages keep their state)."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for model in apps.get_models()
+        if model is not Session
+    }
+
+
+# --------------------------------------------------------------------------- every URL is in the table
+
+
+def routes(patterns=None, prefix=""):
+    """Every URL pattern the project defines, as "prefix/route" strings, walking includes."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from routes(pattern.url_patterns, route)
+        else:
+            assert isinstance(pattern, URLPattern)
+            yield route
+
+
+def test_every_url_the_project_defines_is_in_the_table():
+    covered = {row.route for row in TABLE.values()}
+    defined = set(routes())
+    missing = sorted(route for route in defined if route not in covered and not route.startswith(ADMIN_PREFIX))
+    assert not missing, (
+        f"These URLs are not in the access table (tests/test_access_matrix.py TABLE, and README.md "
+        f"'Who may do what'): {missing}. Decide who may use them and add a row."
+    )
+    gone = sorted(route for route in covered if route not in defined and route != ADMIN_PREFIX)
+    assert not gone, f"The table has rows for URLs that no longer exist: {gone}"
+
+
+def test_the_readme_table_is_this_table():
+    text = README.read_text()
+    section = text.split("## Who may do what", 1)[1].split("\n## ", 1)[0]
+    lines = section.split("\n\n|", 1)[1].split("\n\n", 1)[0].splitlines()  # the section's first table
+    lines[0] = "|" + lines[0]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert header[1:] == list(ROLES), header
+    readme = {}
+    for line in lines[2:]:
+        label, *values = (cell.strip() for cell in line.strip("|").split("|"))
+        readme[label] = tuple(values)
+    assert readme == {label: row.cells for label, row in TABLE.items()}
+
+
+# --------------------------------------------------------------------------- every row, as every role
+
+
+@pytest.mark.parametrize("label", list(TABLE))
+def test_each_role_gets_what_the_table_says(label, world, request):
+    row = TABLE[label]
+    for fixture in row.needs:
+        request.getfixturevalue(fixture)
+    got = {role: answer(ask(world, row, role)) for role in ROLES}
+    assert got == dict(zip(ROLES, row.cells)), f"{label}: the table says {row.cells}"
+
+
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style\b|\sstyle=|\son[a-z]+=", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("label", [label for label, row in TABLE.items() if not row.route.startswith(ADMIN_PREFIX)])
+def test_our_pages_have_no_inline_script_or_style_for_the_content_security_policy_to_block(label, world, request):
+    row = TABLE[label]
+    for fixture in row.needs:
+        request.getfixturevalue(fixture)
+    for role in ROLES:
+        response = ask(world, row, role)
+        if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+            html = response.content.decode()
+            assert not INLINE.search(html), f"{label} as {role}: {INLINE.search(html).group(0)}"
+
+
+# --------------------------------------------------------------------------- the admin is Finance's
+
+
+def admin_list_urls():
+    for model in admin.site._registry:
+        yield reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def test_every_admin_list_sends_everyone_but_finance_and_superusers_to_the_admin_log_in(world):
+    urls = sorted(admin_list_urls())
+    assert len(urls) > 10
+    for role in ("anonymous", "owner", "other mentor", "Senior Leadership"):
+        client = client_for(world, role)
+        for url in urls:
+            assert answer(client.get(url)) == ADMIN_LOGIN, f"{role} at {url}"
+    finance, superuser = client_for(world, "Finance"), client_for(world, "superuser")
+    for url in urls:
+        assert finance.get(url).status_code in (200, 302, 403), url  # 403: a list Finance has no permission for
+        assert superuser.get(url).status_code in (200, 302), url  # 302: a one-row list opens the row
+    assert superuser.get(reverse("admin:index")).status_code == 200
+    assert superuser.get(reverse("admin:finance_queue")).status_code == 200
+
+
+def test_the_admin_action_changes_the_mentors_address_only_for_finance(world):
+    row = TABLE["Admin: an action, a mentor's new feed address (POST)"]
+    token = world.owner.calendar_token
+    for role in ("anonymous", "owner", "other mentor", "Senior Leadership"):
+        row.request(client_for(world, role), world)
+        world.owner.refresh_from_db()
+        assert world.owner.calendar_token == token, role
+    row.request(client_for(world, "Finance"), world)
+    world.owner.refresh_from_db()
+    assert world.owner.calendar_token != token
+
+
+# --------------------------------------------------------------------------- feeds, and who sees their address
+
+
+def test_a_mentors_feed_address_is_shown_to_them_only(world):
+    token = world.owner.calendar_token
+    pages = [reverse("home"), reverse("dashboard"), reverse("calendar"),
+             f"{reverse('calendar')}?mentor={world.owner.pk}"]
+    for role in ROLES[1:]:
+        client = client_for(world, role)
+        shown = any(token in client.get(page).content.decode() for page in pages)
+        assert shown is (role == "owner"), role
+
+
+def test_the_feed_shows_no_other_mentors_sessions(world):
+    theirs = AppointmentFactory(mentor=world.other, starts_at=timezone.now() + timedelta(days=1))
+    body = Client().get(reverse("calendar-feed", args=[world.owner.calendar_token])).content.decode()
+    assert world.future.reference in body
+    assert theirs.reference not in body
+
+
+# --------------------------------------------------------------------------- state changes: POST, with CSRF
+
+STATE_CHANGING = {label: row for label, row in TABLE.items() if row.changes_data} | {"Log in (POST)": LOG_IN}
+
+
+def test_every_state_changing_view_is_checked():
+    """Wizards, ticket, wrap-up request, bulk wrap-up, new feed address, log-in, log-out, an admin action."""
+    assert {row.route for row in STATE_CHANGING.values()} == {
+        "accounts/login/", "accounts/logout/", "calendar/feed/new-address/", "appointments/<str:reference>/wrap-up/",
+        "appointments/<str:reference>/cancel/", "appointments/<str:reference>/ticket/",
+        "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", ADMIN_PREFIX,
+    }
+
+
+def as_get(row: Row):
+    """The same URL as the row's POST, by GET."""
+    def request(client, w):
+        original = client.post
+        client.post = lambda url, data=None, **kwargs: client.get(url)
+        try:
+            return row.request(client, w)
+        finally:
+            client.post = original
+    return request
+
+
+@pytest.mark.parametrize("label", list(STATE_CHANGING))
+def test_get_changes_nothing(label, world):
+    row = STATE_CHANGING[label]
+    get_row = Row(row.route, as_get(row), row.cells)
+    for role in ROLES:
+        client = client_for(world, role)
+        before = snapshot()  # after logging in, which records the log-in
+        response = get_row.request(client, world)
+        assert snapshot() == before, f"GET {label} as {role} changed data ({response.status_code})"
+
+
+@pytest.mark.parametrize("label", list(STATE_CHANGING))
+def test_post_without_the_csrf_token_is_refused_and_changes_nothing(label, world):
+    row = STATE_CHANGING[label]
+    client = client_for(world, row.csrf_role, enforce_csrf_checks=True)
+    before = snapshot()
+    response = row.request(client, world)
+    assert response.status_code == 403, f"{label}: {answer(response)}"
+    assert b"CSRF" in response.content
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("label", list(STATE_CHANGING))
+def test_post_with_the_csrf_token_is_accepted(label, world):
+    row = STATE_CHANGING[label]
+    client = client_for(world, row.csrf_role, enforce_csrf_checks=True)
+    client.get(reverse("home"), follow=True)  # a page with a form (log-in, or log-out) sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    original = client.post
+    client.post = lambda url, data=None, **kwargs: original(url, {**(data or {}), "csrfmiddlewaretoken": token})
+    response = row.request(client, world)
+    assert response.status_code in (200, 302), f"{label}: {answer(response)}"
+    if label in TABLE:
+        assert answer(response) == dict(zip(ROLES, row.cells))[row.csrf_role]
