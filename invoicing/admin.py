@@ -45,7 +45,7 @@ from invoicing.services import (
     statements_issue,
     ticket_reply,
 )
-from sessions_app.admin import MentorAdmin, MentorListFilter
+from sessions_app.admin import AuditTrailAdmin, MentorAdmin, MentorListFilter
 from sessions_app.models import Mentor, ServiceAppointment
 
 Open = FinanceTicket.Status.OPEN
@@ -421,8 +421,9 @@ class ReadOnlyLinesInline(admin.TabularInline):
         return False
 
 
-class DocumentAdmin(admin.ModelAdmin):
-    """Read-only pages; no adding or deleting. Changes happen through actions, which call services."""
+class DocumentAdmin(AuditTrailAdmin):
+    """Read-only pages; no adding or deleting. Changes happen through actions, which call services, and each is
+    in the document's History (the audit trail)."""
 
     change_form_template = "admin/invoicing/document_change_form.html"
 

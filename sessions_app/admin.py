@@ -6,6 +6,8 @@ lets them do comes from that group's permissions. The admin writes only what is 
 to take place); anything with a history (booking, wrap-up, cancellation) goes through services.
 """
 
+import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -16,9 +18,12 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, localize
 from django.utils.html import format_html
 from django.utils.translation import ngettext
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.models import DeletedObject
+from simple_history.template_utils import HistoricalRecordContextHelper
 
 from invoicing.selectors import appointments_awaiting_finance_for, finance_completion, open_tickets
 from sessions_app.exceptions import AppointmentActionNotAllowed
@@ -51,6 +56,48 @@ RETURN_TO_WRAP_UP = "return_to_wrap_up"
 
 def complete_wrap_up_url(appointment: ServiceAppointment) -> str:
     return reverse("admin:sessions_app_serviceappointment_complete_wrap_up", args=[appointment.pk])
+
+
+class AuditTrailChanges(HistoricalRecordContextHelper):
+    """The audit trail's "Changes" column, with values as the admin shows them: labels rather than codes, local
+    24-hour times, and "-" for nothing."""
+
+    def prepare_delta_change_value(self, change, value):
+        value = super().prepare_delta_change_value(change, value)
+        field = self.model._meta.get_field(change.field)
+        if value is None or value == "" or (isinstance(value, DeletedObject) and value.pk is None):
+            return "-"
+        if field.choices:
+            return dict(field.flatchoices).get(value, value)
+        if isinstance(value, datetime.datetime):
+            return localize(timezone.localtime(value))
+        if isinstance(value, datetime.date):
+            return localize(value)
+        return value
+
+
+class AuditTrailAdmin(SimpleHistoryAdmin):
+    """The page's "History" is the audit trail (django-simple-history): every version of the row, who made it,
+    when, and what changed, whether the change came from this admin, the site, a service or a task.
+
+    Seeing it takes the view permission on the historical model (Finance has it). Nobody reverts from it:
+    changes go through the services, which check state and write events, so the old versions are read-only."""
+
+    enforce_history_permissions = True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return AuditTrailChanges(self.model, historical_record)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 # --------------------------------------------------------------------------- users
@@ -260,7 +307,7 @@ class FunderAdmin(admin.ModelAdmin):
 
 
 @admin.register(FundingArrangement)
-class FundingArrangementAdmin(admin.ModelAdmin):
+class FundingArrangementAdmin(AuditTrailAdmin):
     list_display = (
         "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until",
     )
@@ -389,7 +436,7 @@ class FinanceCompleteForm(forms.Form):
 
 
 @admin.register(ServiceAppointment)
-class ServiceAppointmentAdmin(admin.ModelAdmin):
+class ServiceAppointmentAdmin(AuditTrailAdmin):
     form = ServiceAppointmentForm
     list_display = ("reference", "starts", "mentor", "mentee", "mode", "status", "outcome")
     list_display_links = ("reference",)

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
+from simple_history.models import HistoricalRecords
 
 from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, ServiceAppointment
 
@@ -58,6 +59,10 @@ class Invoice(models.Model):
     due_date = models.DateField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+
+    # The audit trail: every version, who wrote it and when. Looked up by invoice, date and user only, so the copied
+    # columns go unindexed: the month-end job writes thousands of these at once.
+    history = HistoricalRecords(no_db_index=["number", "funder", "funding_arrangement", "mentee", "issued_by"])
 
     class Meta:
         ordering = ["-period_start", "number", "pk"]
@@ -120,6 +125,8 @@ class CreditNote(models.Model):
     total = models.DecimalField(**MONEY)
     pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
 
+    history = HistoricalRecords()  # the audit trail: every version, who wrote it and when
+
     class Meta:
         ordering = ["-issued_at"]
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="credit_note_has_reason")]
@@ -150,6 +157,9 @@ class PaymentStatement(models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     paid_at = models.DateTimeField(null=True, blank=True)
     pdf = models.FileField(upload_to="statements/%Y/", blank=True)
+
+    # The audit trail, indexed like the invoices' (by statement, date and user).
+    history = HistoricalRecords(no_db_index=["number", "mentor", "approved_by"])
 
     class Meta:
         ordering = ["-period_start", "number", "pk"]

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, OrganisationDetails, PaymentStatement
 from sessions_app.services import sequence_allocate
@@ -31,6 +32,16 @@ def _after_issue(invoices=(), statements=(), credit_notes=()):
     transaction.on_commit(dispatch)
 
 
+def _update(documents, fields, *, acting_user, now, reason) -> int:
+    """Save the documents' changed fields in one statement, with a row each in their audit trail saying who
+    and why (django-simple-history records save() only, not bulk_update or QuerySet.update)."""
+    if not documents:
+        return 0
+    bulk_update_with_history(documents, type(documents[0]), fields, default_user=acting_user, default_date=now,
+                             default_change_reason=reason)
+    return len(documents)
+
+
 @transaction.atomic
 def invoices_issue(*, invoice_ids, acting_user, today=None) -> list[Invoice]:
     """Number and issue draft invoices. Ones already issued by someone else are left as they are."""
@@ -47,7 +58,8 @@ def invoices_issue(*, invoice_ids, acting_user, today=None) -> list[Invoice]:
         invoice.number, invoice.status = number, Invoice.Status.ISSUED
         invoice.issue_date, invoice.due_date = today, today + timedelta(days=terms)
         invoice.issued_at, invoice.issued_by = now, acting_user
-    Invoice.objects.bulk_update(invoices, ["number", "status", "issue_date", "due_date", "issued_at", "issued_by"])
+    _update(invoices, ["number", "status", "issue_date", "due_date", "issued_at", "issued_by"],
+            acting_user=acting_user, now=now, reason="Issued")
     _after_issue(invoices=invoices)
     return invoices
 
@@ -66,30 +78,41 @@ def statements_issue(*, statement_ids, acting_user, today=None) -> list[PaymentS
     for statement, number in zip(statements, _numbers("PAY", today.year, len(statements))):
         statement.number, statement.status = number, PaymentStatement.Status.ISSUED
         statement.issue_date, statement.issued_at = today, now
-    PaymentStatement.objects.bulk_update(statements, ["number", "status", "issue_date", "issued_at"])
+    _update(statements, ["number", "status", "issue_date", "issued_at"], acting_user=acting_user, now=now,
+            reason="Issued")
     _after_issue(statements=statements)
     return statements
 
 
 @transaction.atomic
 def invoice_mark_paid(*, invoice_ids, acting_user) -> int:
-    return Invoice.objects.filter(pk__in=list(invoice_ids), status=Invoice.Status.ISSUED).update(
-        status=Invoice.Status.PAID, paid_at=timezone.now()
-    )
+    invoices = list(Invoice.objects.select_for_update().filter(pk__in=list(invoice_ids), status=Invoice.Status.ISSUED))
+    now = timezone.now()
+    for invoice in invoices:
+        invoice.status, invoice.paid_at = Invoice.Status.PAID, now
+    return _update(invoices, ["status", "paid_at"], acting_user=acting_user, now=now, reason="Marked paid")
 
 
 @transaction.atomic
 def statement_approve(*, statement_ids, acting_user) -> int:
-    return PaymentStatement.objects.filter(pk__in=list(statement_ids), status=PaymentStatement.Status.ISSUED).update(
-        status=PaymentStatement.Status.APPROVED, approved_at=timezone.now(), approved_by=acting_user
-    )
+    statements = list(PaymentStatement.objects.select_for_update().filter(
+        pk__in=list(statement_ids), status=PaymentStatement.Status.ISSUED))
+    now = timezone.now()
+    for statement in statements:
+        statement.status = PaymentStatement.Status.APPROVED
+        statement.approved_at, statement.approved_by = now, acting_user
+    return _update(statements, ["status", "approved_at", "approved_by"], acting_user=acting_user, now=now,
+                   reason="Approved for payment")
 
 
 @transaction.atomic
 def statement_mark_paid(*, statement_ids, acting_user) -> int:
-    return PaymentStatement.objects.filter(pk__in=list(statement_ids), status=PaymentStatement.Status.APPROVED).update(
-        status=PaymentStatement.Status.PAID, paid_at=timezone.now()
-    )
+    statements = list(PaymentStatement.objects.select_for_update().filter(
+        pk__in=list(statement_ids), status=PaymentStatement.Status.APPROVED))
+    now = timezone.now()
+    for statement in statements:
+        statement.status, statement.paid_at = PaymentStatement.Status.PAID, now
+    return _update(statements, ["status", "paid_at"], acting_user=acting_user, now=now, reason="Marked paid")
 
 
 @transaction.atomic
@@ -105,11 +128,14 @@ def invoice_credit(*, invoice_id: int, acting_user, reason: str, today=None) -> 
         raise ValidationError(f"{invoice.number} has already been credited by {invoice.credit_note.number}.")
     today = today or timezone.localdate()
     (number,) = _numbers("CN", today.year, 1)
-    credit_note = CreditNote.objects.create(
+    credit_note = CreditNote(
         number=number, invoice=invoice, reason=reason.strip(), issue_date=today, issued_at=timezone.now(),
         issued_by=acting_user, net=invoice.net, vat=invoice.vat, total=invoice.total,
     )
+    credit_note._history_user = invoice._history_user = acting_user  # the audit trail's "who"
+    credit_note.save(force_insert=True)
     invoice.status = Invoice.Status.CREDITED
+    invoice._change_reason = f"Credited by {number}"
     invoice.save(update_fields=["status"])
     InvoiceLine.objects.filter(invoice=invoice).update(released=True)
     _after_issue(credit_notes=[credit_note])

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from invoicing.bulk import insert_rows, insert_rows_returning_ids
+from invoicing.bulk import insert_history, insert_rows, insert_rows_returning_ids
 from invoicing.models import Invoice, InvoiceLine, MonthEndRun, OrganisationDetails, PaymentStatement, StatementLine
 from invoicing.policy import PayRates, Policy, vat_on
 from sessions_app.models import FundingArrangement, Funder, Mentee, ServiceAppointment
@@ -49,6 +49,12 @@ class MonthEndSummary:
             f"  sessions awaiting Finance (not included): {self.awaiting_finance}",
             f"  documents issued automatically: {self.issued}",
         ]
+
+
+def _record_history(model, new, extended) -> None:
+    """The audit trail of the documents the job wrote in bulk: created, or a draft extended, by the job."""
+    insert_history(model, [document.pk for document in new], history_type="+", change_reason="Month-end job")
+    insert_history(model, [document.pk for document in extended], history_type="~", change_reason="Month-end job")
 
 
 def _minutes(starts_at, ends_at, actual_minutes) -> int:
@@ -173,6 +179,7 @@ def _invoice(completed, policy, vat_rate, period_start, period_end, summary, pro
         invoice.pk = pk
     if extended:
         Invoice.objects.bulk_update(extended, ["net", "vat", "total"])
+    _record_history(Invoice, new, extended)
     all_lines = []
     for invoice, lines in lines_by_key.values():
         for line in lines:
@@ -265,6 +272,7 @@ def _pay(completed, policy, period_start, period_end, summary, progress):
         statement.pk = pk
     if extended:
         PaymentStatement.objects.bulk_update(extended, ["total"])
+    _record_history(PaymentStatement, new, extended)
     all_lines = []
     for statement, lines in lines_by_mentor.values():
         for line in lines:

@@ -11,7 +11,7 @@ from invoicing.models import Invoice, PaymentStatement
 from invoicing.policy import vat_on
 from sessions_app.models import Funder
 
-from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice
+from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice, _record_history
 
 LOCAL_DATE = "(a.starts_at AT TIME ZONE 'Europe/London')::date"
 MINUTES = "COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
@@ -108,6 +108,7 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
             invoice.pk = pk
         if extended:
             Invoice.objects.bulk_update(extended, ["net", "vat", "total"])
+        _record_history(Invoice, new, extended)
         _targets(cursor, "month_end_invoice_targets", [(key, invoice.pk) for key, invoice in targets])
         cursor.execute(
             """INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name,
@@ -157,6 +158,7 @@ def pay_in_database(cutoff, period_start, period_end, summary, progress):
             statement.pk = pk
         if extended:
             PaymentStatement.objects.bulk_update(extended, ["total"])
+        _record_history(PaymentStatement, new, extended)
         _targets(cursor, "month_end_statement_targets", [(key, statement.pk) for key, statement in targets])
         cursor.execute(
             """INSERT INTO invoicing_statementline (statement_id, appointment_id, session_date, reference, mentee_name,

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from simple_history.models import HistoricalRecords
 
 from sessions_app.exceptions import (
     AppointmentActionNotAllowed,
@@ -132,6 +133,8 @@ class ServiceAppointment(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ServiceAppointmentQuerySet.as_manager()
+    # The audit trail: every version of the row, who wrote it and when (`updated_at` would only repeat the when).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["starts_at"]

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 
 def new_calendar_token() -> str:
@@ -110,6 +111,7 @@ class FundingArrangement(models.Model):
     valid_until = models.DateField(null=True, blank=True, help_text="Leave empty if open-ended.")
 
     objects = FundingArrangementQuerySet.as_manager()
+    history = HistoricalRecords()  # the audit trail: every version, who wrote it and when
 
     class Meta:
         ordering = ["mentee", "valid_from"]

@@ -45,6 +45,7 @@ def appointment_book(
     if mode not in ServiceAppointment.Mode.values:
         raise ValidationError({"mode": "Choose in person or online."})
     appointment.reference = format_reference(sequence_allocate(name=APPOINTMENT_SEQUENCE))
+    appointment._history_user = acting_user  # the audit trail's "who" (tasks and commands have no request)
     appointment.save()
     AppointmentEvent.record(appointment, AppointmentEvent.Kind.BOOKED, by=acting_user)
     return appointment
@@ -74,6 +75,7 @@ def appointment_reschedule(
     after = _when_where(appointment)
     if before == after:
         return appointment
+    appointment._history_user = acting_user
     appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "updated_at"])
     AppointmentEvent.record(
         appointment, AppointmentEvent.Kind.RESCHEDULED, by=acting_user, description=f"was {before}; now {after}"

@@ -34,6 +34,7 @@ def appointment_cancel(
     appointment.cancelled_by = acting_user
     appointment.cancelled_at = now
     appointment.notice_hours = appointment.hours_until_start(now)
+    appointment._history_user = acting_user  # the audit trail's "who" (tasks have no request)
     appointment.save()
     AppointmentEvent.record(
         appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,

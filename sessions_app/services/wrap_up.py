@@ -124,6 +124,7 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
     appointment.admin_details = answers.admin_details.strip()
     appointment.wrapped_up_by = acting_user
     appointment.wrapped_up_at = now
+    appointment._history_user = acting_user  # the audit trail's "who" (tasks have no request)
     appointment.save()
 
     kind = AppointmentEvent.Kind.SENT_TO_FINANCE if answers.funding_missing else AppointmentEvent.Kind.WRAPPED_UP
@@ -166,6 +167,7 @@ def appointment_finance_complete(
 
     _, appointment.status = ServiceAppointment.TRANSITIONS["finance_complete"]
     appointment.funding_arrangement = funding_arrangement
+    appointment._history_user = acting_user
     appointment.save(update_fields=["status", "funding_arrangement", "updated_at"])
     AppointmentEvent.objects.create(
         appointment=appointment, kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE, occurred_at=now,
