@@ -19,8 +19,10 @@ def posted_ids(data) -> list[int]:
     """The session ids a posted page carried, in the order they were posted."""
     ids = []
     for key in data or {}:
-        if key.startswith(OUTCOME_PREFIX) and key[len(OUTCOME_PREFIX):].isdigit():
-            ids.append(int(key[len(OUTCOME_PREFIX):]))
+        digits = key[len(OUTCOME_PREFIX):]
+        # ASCII digits only ("²".isdigit() is true, but int() refuses it), and no more than a bigint holds.
+        if key.startswith(OUTCOME_PREFIX) and digits.isascii() and digits.isdigit() and len(digits) <= 18:
+            ids.append(int(digits))
     return ids
 
 
@@ -41,6 +43,7 @@ class SessionStatusesForm(forms.Form):
         super().__init__(*args, **kwargs)
         initial_outcomes = initial_outcomes or {}
         labels = {a.pk: a.reference for a in appointments}
+        self.shown_ids = set(labels)
         self.ids = list(dict.fromkeys([a.pk for a in appointments] + list(extra_ids)))
         for pk in self.ids:
             reference = labels.get(pk, "the session")
@@ -55,6 +58,16 @@ class SessionStatusesForm(forms.Form):
                     label=f"Notes for {reference}", required=False, max_length=NOTES_MAX_LENGTH,
                     error_messages={"max_length": f"Keep the notes for {reference} under {NOTES_MAX_LENGTH} characters."},
                 )
+
+    def clean(self):
+        cleaned = super().clean()
+        # A session the page no longer lists (settled meanwhile) has no row to show its errors on: show them on top.
+        for pk in self.ids:
+            if pk not in self.shown_ids:
+                for name in (f"{OUTCOME_PREFIX}{pk}", f"notes_{pk}"):
+                    for error in self.errors.get(name, []):
+                        self.add_error(None, error)
+        return cleaned
 
     def bound_rows(self, rows, appointment=lambda row: row) -> list[BoundRow]:
         bound = []

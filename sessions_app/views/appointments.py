@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -15,6 +16,8 @@ def visible_appointment(request, reference):
         "mentor__user", "mentee", "funding_arrangement__funder", "wrapped_up_by", "cancelled_by",
         "cancellation_reason",
     )
+    if "\x00" in reference:  # PostgreSQL refuses NUL in a query ("text fields cannot contain NUL"): a 500
+        raise Http404("No Service Appointment has that reference.")
     return get_object_or_404(appointments, reference=reference.upper())
 
 
@@ -46,7 +49,10 @@ def ticket(request, reference):
     """Log a ticket with Finance about this session, then go back to where the user came from."""
     appointment = visible_appointment(request, reference)
     next_url = request.GET.get("next") or request.POST.get("next") or ""
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    # Only a path on this site: redirect() would read anything else without "/" or "." ("0", "home") as the name
+    # of a URL pattern, and fail with NoReverseMatch (a 500) when there is none.
+    on_this_site = url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()})
+    if not (next_url.startswith("/") and on_this_site):
         next_url = appointment.get_absolute_url()
     form = TicketForm(request.POST or None, initial={"subject": f"{appointment.reference}: which funding applies?"})
     if request.method == "POST" and form.is_valid():

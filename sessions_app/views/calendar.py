@@ -40,6 +40,8 @@ def month(request, year=None, month=None):
 
 def feed(request, token):
     """The mentor's private iCalendar feed. No log-in: the secret address is the key."""
+    if "\x00" in token:  # PostgreSQL refuses NUL in a query: no feed has such an address
+        raise Http404("There is no calendar feed at this address.")
     mentor = get_object_or_404(Mentor.objects.select_related("user"), calendar_token=token, is_active=True)
     appointments = selectors.appointments_for_feed(
         mentor, days_back=settings.CALENDAR_FEED_DAYS_BACK, days_ahead=settings.CALENDAR_FEED_DAYS_AHEAD

@@ -35,6 +35,23 @@ class CancelWizard(LoginRequiredMixin, SessionWizardView):
     def get_prefix(self, request, *args, **kwargs):
         return f"cancel_{kwargs['reference']}"
 
+    def post(self, *args, **kwargs):
+        """A page posted out of order, or tampered with, gets the current step back with a message."""
+        steps = self.get_form_list()
+        if self.steps.current not in steps:
+            self.storage.current_step = self.steps.first
+        posted = self.request.POST.get(f"{self.prefix}-current_step")
+        if self.request.POST.get("wizard_goto_step") not in steps and posted not in steps:
+            messages.error(self.request,
+                           "This page was out of date, so nothing was cancelled. Carry on from this step.")
+            return self.render(self.get_form())
+        return super().post(*args, **kwargs)
+
+    def render_revalidation_failure(self, failed_step, form, **kwargs):
+        messages.error(self.request, "Some answers were missing or out of date, so nothing was cancelled. "
+                                     "Check this step and carry on.")
+        return super().render_revalidation_failure(failed_step, form, **kwargs)
+
     def render_goto_step(self, goto_step, **kwargs):
         form = self.get_form(data=self.request.POST, files=self.request.FILES)
         self.storage.set_step_data(self.steps.current, self.process_step(form))

@@ -55,6 +55,22 @@ class WrapUpWizard(LoginRequiredMixin, SessionWizardView):
             response = self.render(self.get_form())
         return response
 
+    # ---- POST: a page posted out of order, or tampered with, gets the current step back with a message ----
+    def post(self, *args, **kwargs):
+        steps = self.get_form_list()
+        if self.steps.current not in steps:
+            self.storage.current_step = self.steps.first
+        posted = self.request.POST.get(f"{self.prefix}-current_step")
+        if self.request.POST.get("wizard_goto_step") not in steps and posted not in steps:
+            messages.error(self.request, "This page was out of date, so nothing was saved. Carry on from this step.")
+            return self.render(self.get_form())
+        return super().post(*args, **kwargs)
+
+    def render_revalidation_failure(self, failed_step, form, **kwargs):
+        messages.error(self.request, "Some answers were missing or out of date, so nothing was saved. "
+                                     "Check this step and carry on.")
+        return super().render_revalidation_failure(failed_step, form, **kwargs)
+
     def render_goto_step(self, goto_step, **kwargs):
         """Back, and the review's Change links, keep what was typed on the page being left."""
         form = self.get_form(data=self.request.POST, files=self.request.FILES)
