@@ -1,61 +1,28 @@
 import copy
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
-from formtools.wizard.views import SessionWizardView
 
 from notifications.attendance import attendance_email
 from sessions_app.exceptions import AppointmentActionNotAllowed, LateNoticeCancellation
 from sessions_app.forms.cancel import CancelConfirmForm, CancelReasonForm
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import appointment_cancel
-from sessions_app.views.appointments import visible_appointment
+from sessions_app.views.wizard import AppointmentWizard
 
 
-class CancelWizard(LoginRequiredMixin, SessionWizardView):
+class CancelWizard(AppointmentWizard):
+    action, prefix_name, nothing_done = "cancel", "cancel", "nothing was cancelled"
     form_list = [("reason", CancelReasonForm), ("confirm", CancelConfirmForm)]
     template_name = "sessions_app/cancel.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.appointment = visible_appointment(request, kwargs["reference"])
-        problem = self.appointment.blocker("cancel", by=request.user)
+    def refuse(self, problem):
         if isinstance(problem, LateNoticeCancellation):
-            messages.info(request, str(problem))
+            messages.info(self.request, str(problem))
             return redirect(reverse("appointment-wrap-up", args=[self.appointment.reference]) + "?outcome=late_cancellation")
-        if problem is not None:
-            messages.error(request, str(problem))
-            return redirect(self.appointment)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_prefix(self, request, *args, **kwargs):
-        return f"cancel_{kwargs['reference']}"
-
-    def post(self, *args, **kwargs):
-        """A page posted out of order, or tampered with, gets the current step back with a message."""
-        steps = self.get_form_list()
-        if self.steps.current not in steps:
-            self.storage.current_step = self.steps.first
-        posted = self.request.POST.get(f"{self.prefix}-current_step")
-        if self.request.POST.get("wizard_goto_step") not in steps and posted not in steps:
-            messages.error(self.request,
-                           "This page was out of date, so nothing was cancelled. Carry on from this step.")
-            return self.render(self.get_form())
-        return super().post(*args, **kwargs)
-
-    def render_revalidation_failure(self, failed_step, form, **kwargs):
-        messages.error(self.request, "Some answers were missing or out of date, so nothing was cancelled. "
-                                     "Check this step and carry on.")
-        return super().render_revalidation_failure(failed_step, form, **kwargs)
-
-    def render_goto_step(self, goto_step, **kwargs):
-        form = self.get_form(data=self.request.POST, files=self.request.FILES)
-        self.storage.set_step_data(self.steps.current, self.process_step(form))
-        return super().render_goto_step(goto_step, **kwargs)
+        return super().refuse(problem)
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)

@@ -1,18 +1,16 @@
 from functools import cached_property
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
-from formtools.wizard.views import SessionWizardView
 
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.forms.wrap_up import FundingForm, NotesForm, OutcomeForm, ReviewForm
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import funding_options
 from sessions_app.services import WrapUp, appointment_wrap_up
-from sessions_app.views.appointments import visible_appointment
+from sessions_app.views.wizard import AppointmentWizard
 
 Outcome = ServiceAppointment.Outcome
 
@@ -22,23 +20,11 @@ def _needs_funding(wizard) -> bool:
     return data.get("outcome") != Outcome.CANCELLED
 
 
-class WrapUpWizard(LoginRequiredMixin, SessionWizardView):
+class WrapUpWizard(AppointmentWizard):
+    action, prefix_name, nothing_done = "wrap_up", "wrap_up", "nothing was saved"
     form_list = [("outcome", OutcomeForm), ("funding", FundingForm), ("notes", NotesForm), ("review", ReviewForm)]
     condition_dict = {"funding": _needs_funding}
     template_name = "sessions_app/wrap_up.html"
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return self.handle_no_permission()
-        self.appointment = visible_appointment(request, kwargs["reference"])
-        problem = self.appointment.blocker("wrap_up", by=request.user)
-        if problem is not None:
-            messages.error(request, str(problem))
-            return redirect(self.appointment)
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_prefix(self, request, *args, **kwargs):
-        return f"wrap_up_{kwargs['reference']}"
 
     @cached_property
     def funding_options(self):
@@ -54,28 +40,6 @@ class WrapUpWizard(LoginRequiredMixin, SessionWizardView):
             self.storage.extra_data = {"outcome": request.GET["outcome"]}
             response = self.render(self.get_form())
         return response
-
-    # ---- POST: a page posted out of order, or tampered with, gets the current step back with a message ----
-    def post(self, *args, **kwargs):
-        steps = self.get_form_list()
-        if self.steps.current not in steps:
-            self.storage.current_step = self.steps.first
-        posted = self.request.POST.get(f"{self.prefix}-current_step")
-        if self.request.POST.get("wizard_goto_step") not in steps and posted not in steps:
-            messages.error(self.request, "This page was out of date, so nothing was saved. Carry on from this step.")
-            return self.render(self.get_form())
-        return super().post(*args, **kwargs)
-
-    def render_revalidation_failure(self, failed_step, form, **kwargs):
-        messages.error(self.request, "Some answers were missing or out of date, so nothing was saved. "
-                                     "Check this step and carry on.")
-        return super().render_revalidation_failure(failed_step, form, **kwargs)
-
-    def render_goto_step(self, goto_step, **kwargs):
-        """Back, and the review's Change links, keep what was typed on the page being left."""
-        form = self.get_form(data=self.request.POST, files=self.request.FILES)
-        self.storage.set_step_data(self.steps.current, self.process_step(form))
-        return super().render_goto_step(goto_step, **kwargs)
 
     # ---- forms ----
     def get_form_kwargs(self, step=None):
