@@ -29,7 +29,8 @@ PERIODIC_JOBS = {
     "month-end": {
         "task": "invoicing.tasks.run_month_end",
         "schedule": crontab(hour=20, minute=0, day_of_month="28-31"),
-        "help": "On the month's last day, after the working day: invoices and payment statements for the month.",
+        "help": "On the month's last day, after the working day: invoices and payment statements for the month "
+                "(run late on the 1st, it does last month's).",
         "takes_day": True,
     },
 }

@@ -315,19 +315,29 @@ def statement_render_pdf(*, statement_id: int) -> None:
 
 
 def pdfs_render_missing() -> int:
-    """Issued documents still without a stored PDF (the broker was down at issue, a worker died): render them.
-    Meant for beat, like the outbox sweep; a document rendered meanwhile is skipped by its task. Returns how many
-    renders were dispatched."""
+    """Issued documents without a stored PDF, or whose email was never queued (the broker was down at issue, a
+    worker died between storing the PDF and queueing the email): run their task again, which renders what is
+    missing and queues the email once. Meant for beat, like the outbox sweep. Returns how many were dispatched."""
+    from django.db.models import Exists, OuterRef, Q, Value
+    from django.db.models.functions import Concat
+
     from invoicing.tasks import render_credit_note_pdf, render_invoice_pdf, render_statement_pdf
+    from notifications.models import OutboxEmail
+
+    def email_queued(prefix):  # to the customer or mentor, or to Finance when there was no address to send to
+        return Exists(OutboxEmail.objects.filter(
+            Q(key=Concat(Value(prefix), OuterRef("number"))) | Q(key=Concat(Value("finance-alert:no-address:"), OuterRef("number")))
+        ))
 
     missing = [
-        (render_invoice_pdf, Invoice.objects.exclude(status=Invoice.Status.DRAFT)),
-        (render_statement_pdf, PaymentStatement.objects.exclude(status=PaymentStatement.Status.DRAFT)),
-        (render_credit_note_pdf, CreditNote.objects.all()),
+        (render_invoice_pdf, Invoice.objects.exclude(status=Invoice.Status.DRAFT), "invoice:"),
+        (render_statement_pdf, PaymentStatement.objects.exclude(status=PaymentStatement.Status.DRAFT), "statement:"),
+        (render_credit_note_pdf, CreditNote.objects.all(), "credit-note:"),
     ]
     dispatched = 0
-    for task, documents in missing:
-        for pk in documents.filter(pdf="").order_by("pk").values_list("pk", flat=True):
+    for task, documents, prefix in missing:
+        unfinished = documents.filter(Q(pdf="") | ~email_queued(prefix))
+        for pk in unfinished.order_by("pk").values_list("pk", flat=True):
             task.delay(pk)
             dispatched += 1
     return dispatched

@@ -275,3 +275,13 @@ class TestAfterInvoicing:
                                    ends_at=at(2026, 11, 4, 11), mode="online", location="")
         session.refresh_from_db()
         assert (session.status, session.outcome) == (ServiceAppointment.Status.COMPLETED, "attended")
+
+
+def test_the_month_end_task_does_its_month_on_the_last_day_and_last_month_if_held_up_past_midnight(mentor, arrangement):
+    from invoicing.tasks import run_month_end
+
+    completed_session(mentor, arrangement, at(2026, 11, 3))
+    assert run_month_end("2026-11-29") == "2026-11-29: not the last day of the month"
+    assert not Invoice.objects.exists()
+    assert run_month_end("2026-12-01").startswith("Month end November 2026")
+    assert Invoice.objects.get().period_start == date(2026, 11, 1)
