@@ -88,12 +88,13 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
     now = now or timezone.now()
     today = timezone.localdate(now)
     visible = appointments_visible_to(user).with_people()
-    outstanding = visible.to_wrap_up(now).order_by("starts_at")
-    to_wrap_up = list(outstanding[: HOMEPAGE_LIST_LIMIT + 1])
-    count = len(to_wrap_up) if len(to_wrap_up) <= HOMEPAGE_LIST_LIMIT else outstanding.count()
+    # The oldest sessions and how many there are in all, in one query however many there are.
+    outstanding = visible.to_wrap_up(now).annotate(in_all=Window(Count("pk"))).order_by("starts_at", "pk")
+    to_wrap_up = list(outstanding[:HOMEPAGE_LIST_LIMIT])
+    count = to_wrap_up[0].in_all if to_wrap_up else 0
     tomorrow = local_midnight(today + timedelta(days=1))
     return Homepage(
-        to_wrap_up=to_wrap_up[:HOMEPAGE_LIST_LIMIT],
+        to_wrap_up=to_wrap_up,
         to_wrap_up_count=count,
         deadline=wrap_up_deadline(today),
         today=list(visible.between(local_midnight(today), tomorrow).order_by("starts_at")[:HOMEPAGE_LIST_LIMIT]),

@@ -265,3 +265,14 @@ def test_leadership_list_of_mentors_is_capped_but_counts_them_all(mentor, other_
     AppointmentFactory(mentor=other_mentor, starts_at=hours_ago(3), ends_at=hours_ago(2))
     rows, total = mentors_with_sessions_to_wrap_up(limit=1)
     assert [row.mentor for row in rows] == [mentor] and total == 2
+
+
+def test_homepage_lists_the_oldest_fifty_and_counts_them_all(mentor_client, mentor):
+    from sessions_app.selectors import HOMEPAGE_LIST_LIMIT
+
+    for i in range(HOMEPAGE_LIST_LIMIT + 3):
+        AppointmentFactory(mentor=mentor, starts_at=hours_ago(100 + i), ends_at=hours_ago(99 + i))
+    response = mentor_client.get("/")
+    page = response.context["page"]
+    assert page.to_wrap_up_count == HOMEPAGE_LIST_LIMIT + 3 and len(page.to_wrap_up) == HOMEPAGE_LIST_LIMIT
+    assert f"{HOMEPAGE_LIST_LIMIT + 3} in all; the oldest {HOMEPAGE_LIST_LIMIT} are shown." in response.content.decode()
