@@ -349,15 +349,20 @@ class ToWrapUpFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AppointmentEventInline(admin.TabularInline):
+class ReadOnlyTabularInline(admin.TabularInline):
+    """Rows written by services or jobs only: shown, never added, removed or edited here."""
+
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+
+class AppointmentEventInline(ReadOnlyTabularInline):
     """The history of the session. It is written by services only, so it is read-only here."""
 
     model = AppointmentEvent
     fields = ("occurred_at", "kind", "actor", "on_behalf_of", "description")
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor", "on_behalf_of")
@@ -639,15 +644,12 @@ class SequenceAdmin(admin.ModelAdmin):
 # --------------------------------------------------------------------------- wrap-up requests
 
 
-class WrapUpRequestItemInline(admin.TabularInline):
+class WrapUpRequestItemInline(ReadOnlyTabularInline):
     """What the mentor said happened in each session. Read-only: Senior Leadership acts on it."""
 
     model = WrapUpRequestItem
     fields = ("session", "starts", "mentee", "outcome", "session_status")
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("appointment__mentee")
