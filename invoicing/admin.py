@@ -455,11 +455,21 @@ class DocumentAdmin(AuditTrailAdmin):
             context["document_note"] = self.document_note(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
-    def _report(self, request, done_message: str | None, left_message: str | None):
-        if done_message:
-            self.message_user(request, done_message, messages.SUCCESS)
-        if left_message:
-            self.message_user(request, left_message, messages.WARNING if done_message else messages.ERROR)
+    def _act_on_selected(self, request, queryset, service, *, done: tuple[str, str], left: tuple[str, str]):
+        """Calls `service` with the ids of the selected documents and says what it did: `done` (singular and plural,
+        with %(count)d, and %(numbers)s where the service returns the documents it changed rather than how many),
+        then `left` for the selected documents it left as they were. (Selected ids that match no document never get
+        here: the admin site says so and runs no action.)"""
+        ids = list(queryset.values_list("pk", flat=True))
+        changed = service(ids)
+        count = changed if isinstance(changed, int) else len(changed)
+        if count:
+            numbers = "" if isinstance(changed, int) else _numbers_issued(changed)
+            self.message_user(request, ngettext(*done, count) % {"count": count, "numbers": numbers},
+                              messages.SUCCESS)
+        if left_over := len(ids) - count:
+            self.message_user(request, ngettext(*left, left_over) % {"count": left_over},
+                              messages.WARNING if count else messages.ERROR)
 
 
 def _numbers_issued(documents) -> str:
@@ -547,29 +557,20 @@ class InvoiceAdmin(DocumentAdmin):
 
     @admin.action(description="Issue selected invoices", permissions=["change"])
     def issue_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        issued = invoices_issue(invoice_ids=ids, acting_user=request.user)
-        left = len(ids) - len(issued)
-        done = ngettext("%(count)d invoice issued: %(numbers)s.", "%(count)d invoices issued: %(numbers)s.",
-                        len(issued)) % {"count": len(issued), "numbers": _numbers_issued(issued)} if issued else None
-        self._report(request, done, ngettext(
-            "%(count)d selected invoice was not a draft, so it was left as it was.",
-            "%(count)d selected invoices were not drafts, so they were left as they were.", left,
-        ) % {"count": left} if left else None)
+        self._act_on_selected(
+            request, queryset, lambda ids: invoices_issue(invoice_ids=ids, acting_user=request.user),
+            done=("%(count)d invoice issued: %(numbers)s.", "%(count)d invoices issued: %(numbers)s."),
+            left=("%(count)d selected invoice was not a draft, so it was left as it was.",
+                  "%(count)d selected invoices were not drafts, so they were left as they were."),
+        )
 
     @admin.action(description="Mark selected as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        paid = invoice_mark_paid(invoice_ids=ids, acting_user=request.user)
-        left = len(ids) - paid
-        self._report(
-            request,
-            ngettext("%(count)d invoice marked as paid.", "%(count)d invoices marked as paid.", paid)
-            % {"count": paid} if paid else None,
-            ngettext(
-                "%(count)d selected invoice was not issued and unpaid, so it was left as it was.",
-                "%(count)d selected invoices were not issued and unpaid, so they were left as they were.", left,
-            ) % {"count": left} if left else None,
+        self._act_on_selected(
+            request, queryset, lambda ids: invoice_mark_paid(invoice_ids=ids, acting_user=request.user),
+            done=("%(count)d invoice marked as paid.", "%(count)d invoices marked as paid."),
+            left=("%(count)d selected invoice was not issued and unpaid, so it was left as it was.",
+                  "%(count)d selected invoices were not issued and unpaid, so they were left as they were."),
         )
 
     @admin.action(description="Export lines of selected invoices for accounting (CSV)", permissions=["view"])
@@ -711,50 +712,32 @@ class PaymentStatementAdmin(DocumentAdmin):
 
     @admin.action(description="Issue selected statements", permissions=["change"])
     def issue_selected(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        issued = statements_issue(statement_ids=ids, acting_user=request.user)
-        left = len(ids) - len(issued)
-        self._report(
-            request,
-            ngettext("%(count)d statement issued: %(numbers)s.", "%(count)d statements issued: %(numbers)s.",
-                     len(issued)) % {"count": len(issued), "numbers": _numbers_issued(issued)} if issued else None,
-            ngettext(
-                "%(count)d selected statement was not a draft, so it was left as it was.",
-                "%(count)d selected statements were not drafts, so they were left as they were.", left,
-            ) % {"count": left} if left else None,
+        self._act_on_selected(
+            request, queryset, lambda ids: statements_issue(statement_ids=ids, acting_user=request.user),
+            done=("%(count)d statement issued: %(numbers)s.", "%(count)d statements issued: %(numbers)s."),
+            left=("%(count)d selected statement was not a draft, so it was left as it was.",
+                  "%(count)d selected statements were not drafts, so they were left as they were."),
         )
 
     @admin.action(description="Approve selected statements for payment", permissions=["change"])
     def approve(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        approved = statement_approve(statement_ids=ids, acting_user=request.user)
-        left = len(ids) - approved
-        self._report(
-            request,
-            ngettext("%(count)d statement approved for payment.", "%(count)d statements approved for payment.",
-                     approved) % {"count": approved} if approved else None,
-            ngettext(
-                "%(count)d selected statement was not issued and awaiting approval, so it was left as it was.",
-                "%(count)d selected statements were not issued and awaiting approval, so they were left as they were.",
-                left,
-            ) % {"count": left} if left else None,
+        self._act_on_selected(
+            request, queryset, lambda ids: statement_approve(statement_ids=ids, acting_user=request.user),
+            done=("%(count)d statement approved for payment.", "%(count)d statements approved for payment."),
+            left=("%(count)d selected statement was not issued and awaiting approval, so it was left as it was.",
+                  "%(count)d selected statements were not issued and awaiting approval, so they were left as they "
+                  "were."),
         )
 
     @admin.action(description="Mark selected statements as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        ids = list(queryset.values_list("pk", flat=True))
-        paid = statement_mark_paid(statement_ids=ids, acting_user=request.user)
-        left = len(ids) - paid
-        self._report(
-            request,
-            ngettext("%(count)d statement marked as paid.", "%(count)d statements marked as paid.", paid)
-            % {"count": paid} if paid else None,
-            ngettext(
-                "%(count)d selected statement was not approved for payment, so it was left as it was: "
-                "approve a statement before marking it paid.",
-                "%(count)d selected statements were not approved for payment, so they were left as they were: "
-                "approve a statement before marking it paid.", left,
-            ) % {"count": left} if left else None,
+        self._act_on_selected(
+            request, queryset, lambda ids: statement_mark_paid(statement_ids=ids, acting_user=request.user),
+            done=("%(count)d statement marked as paid.", "%(count)d statements marked as paid."),
+            left=("%(count)d selected statement was not approved for payment, so it was left as it was: approve a "
+                  "statement before marking it paid.",
+                  "%(count)d selected statements were not approved for payment, so they were left as they were: "
+                  "approve a statement before marking it paid."),
         )
 
     @admin.action(description="Export selected approved statements for payment (CSV)", permissions=["view"])
