@@ -5,4 +5,5 @@ def roles(request):
     return {
         "sees_all_appointments": user.sees_all_appointments,
         "can_use_admin": user.is_staff or user.has_perm("sessions_app.use_admin"),
+        "can_unlock_accounts": user.unlocks_accounts,
     }

@@ -15,3 +15,7 @@ class AppointmentAlreadyCancelled(AppointmentActionNotAllowed):
 
 class LateNoticeCancellation(AppointmentActionNotAllowed):
     """Too close to the start to cancel in advance: it is recorded by wrapping up as a late-notice cancellation."""
+
+
+class AccountNotLockedOut(Exception):
+    """Unlocking an address that is not locked out (now): nothing to unlock. The message is for the person who tried."""

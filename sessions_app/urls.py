@@ -18,5 +18,7 @@ urlpatterns = [
     path("mentors/<int:mentor_id>/wrap-up/", leadership.mentor_wrap_up, name="mentor-wrap-up"),
     path("mentors/<int:mentor_id>/wrap-up/done/", leadership.mentor_wrap_up_result, name="mentor-wrap-up-result"),
     path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),
+    path("accounts/locked-out/", leadership.locked_out_accounts_list, name="locked-out-accounts"),
+    path("accounts/locked-out/unlock/", leadership.unlock_account, name="unlock-account"),
     path("documents/<str:kind>/<int:pk>.pdf", documents.document_pdf, name="document-pdf"),
 ]

@@ -58,6 +58,7 @@ PAGE_NAMES = {
     "mentor-wrap-up": "mentor's list",
     "mentor-wrap-up-result": "result page",
     "admin:index": "admin",
+    "locked-out-accounts": "locked-out accounts",
 }
 
 
@@ -75,6 +76,7 @@ class World:
     started: ServiceAppointment  # the owner's, started three hours ago, still to wrap up
     future: ServiceAppointment  # the owner's, in three days
     old_token: str  # the owner's calendar feed address before they asked for a new one
+    locked_out: str  # an address locked out after five failed log-ins (the other mentor's)
     documents: dict = field(default_factory=dict)  # "invoice", "credit-note", "statement": issued, with PDFs
 
     def user(self, role):
@@ -93,6 +95,8 @@ def world(db):
     mentee = MenteeFactory(full_name="Mo Mentee")
     arrangement = FundingArrangementFactory(mentee=mentee)
     now = timezone.now().replace(microsecond=0)
+    for _ in range(5):
+        Client().post(reverse("login"), {"username": other.user.email, "password": "not-the-password"})
     return World(
         owner=owner,
         other=other,
@@ -103,6 +107,7 @@ def world(db):
         started=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now - timedelta(hours=3)),
         future=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now + timedelta(days=3)),
         old_token=old_token,
+        locked_out=other.user.email,
     )
 
 
@@ -309,6 +314,17 @@ TABLE: dict[str, Row] = {
         post(lambda w: reverse("wrap-up-request"),
              lambda w: {f"outcome_{w.started.pk}": "attended", "message": "Ill."}),
         cells(LOGIN, "→ homepage", "200", "404", "404"), changes_data=True),
+    # ---- Senior Leadership (and Finance) unlock accounts locked out after failed log-ins
+    "Locked-out accounts": Row(
+        "accounts/locked-out/", get(lambda w: reverse("locked-out-accounts")),
+        cells(LOGIN, "404", "404", "200", "200")),
+    "Locked-out accounts: unlock one (POST)": Row(
+        "accounts/locked-out/unlock/", post(lambda w: reverse("unlock-account"), lambda w: {"email": w.locked_out}),
+        cells(LOGIN, "404", "404", "→ locked-out accounts", "→ locked-out accounts"), changes_data=True,
+        csrf_role="Senior Leadership"),
+    "Locked-out accounts: unlock by GET": Row(
+        "accounts/locked-out/unlock/", get(lambda w: reverse("unlock-account")),
+        cells(LOGIN, "405", "405", "405", "405")),
     # ---- documents
     "Payment statement PDF, the owner's": Row(
         "documents/<str:kind>/<int:pk>.pdf", get(document("statement")),
@@ -489,6 +505,22 @@ def test_the_admin_action_changes_the_mentors_address_only_for_finance(world):
     assert world.owner.calendar_token != token
 
 
+def test_only_senior_leadership_and_finance_unlock_an_account(world):
+    from axes.models import AccessAttempt
+
+    row = TABLE["Locked-out accounts: unlock one (POST)"]
+    locked = set(AccessAttempt.objects.filter(username=world.locked_out).values_list("pk", flat=True))
+    assert locked
+    for role in ("anonymous", "owner", "other mentor"):
+        row.request(client_for(world, role), world)
+        assert set(AccessAttempt.objects.filter(username=world.locked_out).values_list("pk", flat=True)) == locked
+    for role in ("Senior Leadership", "Finance"):
+        with transaction.atomic():
+            row.request(client_for(world, role), world)
+            assert not AccessAttempt.objects.filter(username=world.locked_out).exists(), role
+            transaction.set_rollback(True)
+
+
 # --------------------------------------------------------------------------- feeds, and who sees their address
 
 
@@ -515,11 +547,12 @@ STATE_CHANGING = {label: row for label, row in TABLE.items() if row.changes_data
 
 
 def test_every_state_changing_view_is_checked():
-    """Wizards, ticket, wrap-up request, bulk wrap-up, new feed address, log-in, log-out, an admin action."""
+    """Wizards, ticket, wrap-up request, bulk wrap-up, new feed address, unlocking an account, log-in, log-out, an
+    admin action."""
     assert {row.route for row in STATE_CHANGING.values()} == {
         "accounts/login/", "accounts/logout/", "calendar/feed/new-address/", "appointments/<str:reference>/wrap-up/",
         "appointments/<str:reference>/cancel/", "appointments/<str:reference>/ticket/",
-        "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", ADMIN_PREFIX,
+        "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", "accounts/locked-out/unlock/", ADMIN_PREFIX,
     }
 
 

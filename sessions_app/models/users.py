@@ -44,7 +44,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["full_name"]
-        permissions = [("use_admin", "Can use the Finance admin")]
+        permissions = [
+            ("use_admin", "Can use the Finance admin"),
+            ("unlock_accounts", "Can unlock an account locked out after failed log-ins"),
+        ]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_case_insensitive"),
         ]
@@ -65,3 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def acts_for_mentors(self) -> bool:
         return self.has_perm(roles.ACT_FOR_MENTORS)
+
+    @property
+    def unlocks_accounts(self) -> bool:
+        return self.has_perm(roles.UNLOCK_ACCOUNTS)

@@ -1,5 +1,6 @@
 """Everything that writes to the database goes through these functions (keyword-only, one transaction each)."""
 
+from .accounts import LockedOutAccount, account_unlock, locked_out_accounts
 from .booking import (
     APPOINTMENT_SEQUENCE,
     appointment_book,
@@ -12,6 +13,9 @@ from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
+    "LockedOutAccount",
+    "account_unlock",
+    "locked_out_accounts",
     "appointment_cancel",
     "APPOINTMENT_SEQUENCE",
     "WrapUp",

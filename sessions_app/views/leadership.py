@@ -1,4 +1,5 @@
-"""Senior Leadership wrap up a mentor's sessions from one list; mentors ask them to, from their homepage."""
+"""Senior Leadership wrap up a mentor's sessions from one list; mentors ask them to, from their homepage.
+Senior Leadership (and Finance) unlock an account locked out after failed log-ins."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -6,13 +7,17 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app import selectors
+from sessions_app.exceptions import AccountNotLockedOut
+from sessions_app.forms.accounts import UnlockForm
 from sessions_app.forms.bulk import BulkWrapUpForm, WrapUpRequestForm, posted_ids
 from sessions_app.models import Mentor
 from sessions_app.services import (
+    account_unlock,
     appointments_wrap_up_for_mentor,
+    locked_out_accounts,
     wrap_up_request_submit,
 )
 
@@ -107,3 +112,36 @@ def wrap_up_request(request):
         "sessions_app/wrap_up_request.html",
         {"mentor": mentor, "form": form, "rows": form.bound_rows(appointments), "current": current},
     )
+
+
+# --------------------------------------------------------------------------- locked-out accounts
+
+
+def _for_unlockers(request):
+    if not request.user.unlocks_accounts:
+        raise Http404("There is no such page.")
+
+
+@login_required
+@require_safe
+def locked_out_accounts_list(request):
+    """Every email address locked out now, each with an Unlock button."""
+    _for_unlockers(request)
+    return render(request, "sessions_app/locked_out_accounts.html", {"accounts": locked_out_accounts()})
+
+
+@login_required
+@require_POST
+def unlock_account(request):
+    _for_unlockers(request)
+    form = UnlockForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was unlocked: choose the address to unlock from the list.")
+    else:
+        try:
+            account = account_unlock(email=form.cleaned_data["email"], acting_user=request.user)
+        except AccountNotLockedOut as refused:
+            messages.error(request, str(refused))
+        else:
+            messages.success(request, f"{account.email} can log in again.")
+    return redirect("locked-out-accounts")
