@@ -3,6 +3,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -123,6 +124,40 @@ class TestCalendar:
         grid = mentor_client.get("/calendar/2026/5/").context["grid"]
         cell = next(c for week in grid.weeks for c in week if c.day == date(2026, 5, 31))
         assert [a.reference for a in cell.appointments] == [appointment.reference]
+
+    def test_a_busy_day_shows_its_first_sessions_and_counts_the_rest(self, mentor_client, leader, mentor,
+                                                                      other_mentor):
+        from sessions_app.selectors import CALENDAR_DAY_LIMIT
+
+        # 09:00 to 16:00 London time on 12 May (BST); another mentor's session at 06:00 and one the next day.
+        day = [AppointmentFactory(mentor=mentor, starts_at=timezone.make_aware(timezone.datetime(2026, 5, 12, 16 - i)),
+                                  ends_at=timezone.make_aware(timezone.datetime(2026, 5, 12, 16 - i, 45)))
+               for i in range(CALENDAR_DAY_LIMIT + 2)]
+        early = AppointmentFactory(mentor=other_mentor, starts_at=timezone.make_aware(timezone.datetime(2026, 5, 12, 6)),
+                                   ends_at=timezone.make_aware(timezone.datetime(2026, 5, 12, 7)))
+        AppointmentFactory(mentor=mentor, starts_at=timezone.make_aware(timezone.datetime(2026, 5, 13, 0, 30)),
+                           ends_at=timezone.make_aware(timezone.datetime(2026, 5, 13, 1)))
+        by_time = sorted(day, key=lambda a: a.starts_at)
+
+        response = mentor_client.get("/calendar/2026/5/")
+        cell = next(c for week in response.context["grid"].weeks for c in week if c.day == date(2026, 5, 12))
+        assert [a.reference for a in cell.appointments] == [a.reference for a in by_time[:CALENDAR_DAY_LIMIT]]
+        assert cell.hidden == 2 and "+2 more" in response.content.decode()
+        assert [a.time for a in cell.appointments][:2] == ["09:00", "10:00"]
+
+        leader_client = Client()
+        leader_client.force_login(leader)
+        html = leader_client.get("/calendar/2026/5/").content.decode()
+        assert sa_links(html)[0] == early.reference and "+3 more" in html
+        assert f"{early.mentee.full_name} · {other_mentor.user.full_name}" in html
+
+    def test_senior_leadership_picks_a_mentor_from_every_mentor_by_name(self, leader_client, mentor, other_mentor):
+        html = leader_client.get("/calendar/", {"mentor": other_mentor.pk}).content.decode()
+        options = re.findall(r'<option value="(\d*)"( selected)?>([^<]*)</option>', html)
+        assert options[0] == ("", "", "Every mentor")
+        names = sorted([mentor, other_mentor], key=lambda m: m.user.full_name)
+        assert [(int(pk), name) for pk, _, name in options[1:]] == [(m.pk, m.user.full_name) for m in names]
+        assert [name for _, selected, name in options if selected] == [other_mentor.user.full_name]
 
     def test_impossible_month_is_not_found(self, mentor_client):
         assert mentor_client.get("/calendar/2026/13/").status_code == 404
