@@ -118,7 +118,9 @@ def throughput(mentor_user, seconds=15):
     time.sleep(4)
     results = {}
     try:
-        for name, path in (("trivial view", "/healthz"), ("mentor homepage", "/"), ("mentor calendar", "/calendar/")):
+        for name, path in (("trivial view", "/healthz"),
+                           ("logged-in floor: log-in page redirecting home", "/accounts/login/"),
+                           ("mentor homepage", "/"), ("mentor calendar", "/calendar/")):
             out = subprocess.run(
                 ["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: sessionid={session.session_key}",
                  f"http://127.0.0.1:8799{path}"], capture_output=True, text=True).stdout

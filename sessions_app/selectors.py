@@ -172,11 +172,10 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
     scope = appointments_visible_to(user, mentor_id=mentor_id).between(
         local_midnight(grid_start), local_midnight(grid_end + timedelta(days=1))
     )
-    local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
     # However busy the organisation, each day fetches at most CALENDAR_DAY_LIMIT sessions and counts the rest.
-    shown = (scope.filter(pk__in=_first_of_each_day(scope, grid_start, grid_end)).order_by("starts_at", "pk")
+    shown_ids, per_day = _first_of_each_day(scope, grid_start, grid_end)
+    shown = (scope.filter(pk__in=shown_ids).order_by("starts_at", "pk")
              .values_list("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name"))
-    per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("*")))
     for reference, starts_at, status, mentee_name, mentor_name in shown:
         local = timezone.localtime(starts_at)
         days[local.date()].appointments.append(CalendarEntry(reference, local, status, mentee_name, mentor_name))
@@ -195,30 +194,38 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
     )
 
 
-def _first_of_each_day(scope, grid_start: date, grid_end: date):
-    """The ids of each day's first CALENDAR_DAY_LIMIT sessions in `scope`, in one query.
+def _first_of_each_day(scope, grid_start: date, grid_end: date) -> tuple[list[int], dict[date, int]]:
+    """The ids of each day's first CALENDAR_DAY_LIMIT sessions in `scope`, and how many sessions each day has.
 
-    On PostgreSQL, one LIMITed index range scan per day (LATERAL), which reads a few rows per day however many
-    sessions the organisation has; elsewhere (SQLite) a window ranking every session of the grid's weeks. The ids
-    are fetched on their own: as a subquery the planner cannot tell how few they are and joins badly."""
+    On PostgreSQL, in one query: per day, a count and a LIMITed range scan of the index on starts_at (LATERAL),
+    which reads a few rows per day however many sessions the organisation has. Elsewhere (SQLite), a count by day
+    and a window ranking every session of the grid's weeks. The ids are fetched on their own: as a subquery, the
+    planner cannot tell how few they are and joins badly."""
     if connection.vendor != "postgresql":
         local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
-        return list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
-                                               order_by=[F("starts_at"), F("pk")]))
-                    .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
-    # PostgreSQL pulls the plain subquery up into the LATERAL, so each day's bounds reach the index on starts_at.
+        per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("*")))
+        ids = list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
+                                              order_by=[F("starts_at"), F("pk")]))
+                   .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
+        return ids, per_day
+    # PostgreSQL pulls the plain subquery up into each LATERAL, so the day's bounds reach the index on starts_at.
+    # The days are a list (not generate_series) so that the planner knows there are about 42 of them.
     scope_sql, scope_params = scope.order_by().values("pk", "starts_at").query.sql_with_params()
+    in_day = ("scope.starts_at >= (grid.day AT TIME ZONE %s) "
+              "AND scope.starts_at < ((grid.day + interval '1 day') AT TIME ZONE %s)")
     sql = (
-        "SELECT shown.pk FROM generate_series(%s::date, %s::date, interval '1 day') AS grid(day) "
-        f"CROSS JOIN LATERAL (SELECT scope.pk FROM ({scope_sql}) AS scope "
-        "WHERE scope.starts_at >= (grid.day AT TIME ZONE %s) "
-        "AND scope.starts_at < ((grid.day + interval '1 day') AT TIME ZONE %s) "
-        "ORDER BY scope.starts_at, scope.pk LIMIT %s) AS shown"
+        "SELECT grid.day::date, counted.n, shown.pk "
+        "FROM unnest(%s::date[]) AS grid(day) "
+        f"CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM ({scope_sql}) AS scope WHERE {in_day}) AS counted "
+        f"LEFT JOIN LATERAL (SELECT scope.pk FROM ({scope_sql}) AS scope WHERE {in_day} "
+        "ORDER BY scope.starts_at, scope.pk LIMIT %s) AS shown ON true WHERE counted.n > 0"
     )
     zone = timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
-        cursor.execute(sql, (grid_start, grid_end, *scope_params, zone, zone, CALENDAR_DAY_LIMIT))
-        return [pk for (pk,) in cursor.fetchall()]
+        days = [grid_start + timedelta(days=n) for n in range((grid_end - grid_start).days + 1)]
+        cursor.execute(sql, (days, *scope_params, zone, zone, *scope_params, zone, zone, CALENDAR_DAY_LIMIT))
+        rows = cursor.fetchall()
+    return [pk for _, _, pk in rows], {day: n for day, n, _ in rows}
 
 
 @dataclass
