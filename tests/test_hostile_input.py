@@ -23,7 +23,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
