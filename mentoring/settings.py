@@ -187,8 +187,8 @@ CONTENT_SECURITY_POLICY = {
 CONTENT_SECURITY_POLICY_BY_PATH = {"/admin/": {"style-src": ["'self'", "'unsafe-inline'"]}}
 
 # django-axes: after AXES_FAILURE_LIMIT failed log-ins with one email address from one IP address, that pair is
-# locked out for an hour (each further try restarts the hour). A superuser unlocks it in the admin ("Access
-# attempts") or with `python manage.py axes_reset_username <email>`.
+# locked out for an hour (each further try restarts the hour). Senior Leadership and Finance unlock it on the
+# "Locked-out accounts" page; a superuser also in the admin ("Access attempts") or with `axes_reset_username`.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(hours=1)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

@@ -183,3 +183,12 @@ def test_mentors_cannot_see_or_unlock_and_anonymous_must_log_in(mentor, other_me
 
 def test_finance_find_the_page_from_the_admin(finance_user):
     assert f'href="{PAGE}"' in signed_in(finance_user).get(reverse("admin:index")).content.decode()
+
+
+def test_senior_leadership_find_the_page_in_the_navigation_and_mentors_do_not(leader_client, mentor):
+    nav = leader_client.get("/").content.decode().split('aria-label="Main"', 1)[1].split("</nav>", 1)[0]
+    assert f'href="{PAGE}"' in nav and "Locked-out accounts" in nav
+    assert 'aria-current="page">Locked-out accounts' in leader_client.get(PAGE).content.decode()
+    mentor_client = Client()
+    mentor_client.force_login(mentor.user)
+    assert PAGE not in mentor_client.get("/").content.decode()
