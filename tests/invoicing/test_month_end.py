@@ -285,3 +285,39 @@ def test_the_month_end_task_does_its_month_on_the_last_day_and_last_month_if_hel
     assert not Invoice.objects.exists()
     assert run_month_end("2026-12-01").startswith("Month end November 2026")
     assert Invoice.objects.get().period_start == date(2026, 11, 1)
+
+
+class TestQueryCount:
+    """The month end costs the same number of queries however many sessions, mentors and customers it covers."""
+
+    @staticmethod
+    def _sessions(year, month, mentors, per_kind):
+        from tests.factories import MentorFactory
+
+        monthly = FunderFactory(single_monthly_invoice=True)
+        for _ in range(mentors):
+            mentor = MentorFactory()
+            arrangements = [FundingArrangementFactory(funder=FunderFactory()),
+                            FundingArrangementFactory(funder=monthly),
+                            FundingArrangementFactory(self_funded=True)]
+            for arrangement in arrangements:
+                for day in range(per_kind):
+                    completed_session(mentor, arrangement, at(year, month, 3 + day))
+
+    @staticmethod
+    def _queries(year, month):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            summary = month_end_generate(year=year, month=month)
+        return len(queries), summary
+
+    def test_queries_do_not_grow_with_the_month(self, db):
+        self._sessions(2026, 10, mentors=1, per_kind=1)
+        small, october = self._queries(2026, 10)
+        self._sessions(2026, 11, mentors=4, per_kind=3)
+        large, november = self._queries(2026, 11)
+        assert (october.invoice_lines, november.invoice_lines) == (3, 36)
+        assert (october.statements_created, november.statements_created) == (1, 4)
+        assert small == large

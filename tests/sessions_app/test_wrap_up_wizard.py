@@ -258,3 +258,30 @@ def test_ticket_ignores_a_next_address_on_another_site(mentor_client, past_appoi
     response = mentor_client.post(f"/appointments/{past_appointment.reference}/ticket/?next=https://evil.example/",
                                   {"subject": "s", "message": "m"})
     assert response.url == past_appointment.get_absolute_url()
+
+
+def test_each_step_costs_the_same_queries_however_much_history_there_is(mentor_client, mentor, mentee,
+                                                                         past_appointment, funded, self_funded):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_per_step():
+        wizard = WrapUpDriver(mentor_client, past_appointment)
+        counts = []
+        for step in (lambda: wizard.start(),
+                     lambda: wizard.post("outcome", outcome="attended"),
+                     lambda: wizard.post("funding", funding=str(funded.pk)),
+                     lambda: wizard.post("notes", session_notes="Notes", actual_minutes=60)):
+            with CaptureQueriesContext(connection) as queries:
+                assert step().status_code == 200
+            counts.append(len(queries))
+        return counts
+
+    few = queries_per_step()
+    start = past_appointment.starts_at
+    for week in range(1, 31):  # thirty more sessions with the same mentee, and their funding history
+        AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start - timedelta(weeks=week),
+                           ends_at=start - timedelta(weeks=week) + timedelta(hours=1))
+        FundingArrangementFactory(mentee=mentee, valid_from=date(2019, 1, 1), valid_until=date(2019, 12, 31))
+    many = queries_per_step()
+    assert few == many and max(many) <= 10
