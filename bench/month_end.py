@@ -1,6 +1,9 @@
 """Benchmark 1: the month-end job (no PDFs) against a plain-SQL floor producing the same lines.
 
-    .venv/bin/python -m bench.month_end [--sizes 10000 100000]
+    .venv/bin/python -m bench.month_end [--sizes 10000 100000] [--history 1000000]
+
+With --history, also a month's run on top of years of invoiced sessions: the history seeded and invoiced in one
+run, then a run with nothing new, then a new month of 16,000 sessions.
 """
 
 import argparse
@@ -126,11 +129,47 @@ def run(size: int) -> dict:
             "invoice_lines": counts["floor_invoice_line"], "statement_lines": counts["floor_statement_line"]}
 
 
+def history(total: int) -> list:
+    from datetime import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.common import reset_database
+    from bench.pages import seed_history
+    from bench.seed import LONDON, seed_appointments, seed_people
+    from invoicing.services import month_end_generate
+
+    reset_database()
+    mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
+    seed_history(total, mentors, arrangements)  # five years back from now, and four months ahead
+    today = datetime.now(LONDON)
+    rows = []
+
+    def timed_run(label, year, month):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            summary = month_end_generate(year=year, month=month)
+            rows.append([label, f"{time.perf_counter() - started:.2f}", len(queries), summary.invoice_lines])
+
+    timed_run(f"{total:,} appointments' history, invoiced at once", today.year, today.month)
+    timed_run("again, nothing new", today.year, today.month)
+    following = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=LONDON)
+    seed_appointments(count=16_000, start=following, days=28, mentors=mentors, arrangements=arrangements, seed=99)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    timed_run("the next month: 16,000 sessions on top of that history", following.year, following.month)
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
+    parser.add_argument("--history", type=int, default=0, help="also a month on top of this many appointments")
     args = parser.parse_args()
     setup_django()
+    if args.history:
+        print(table(history(args.history), ["run", "seconds", "queries", "invoice lines"]))
     results = [run(size) for size in args.sizes]
     print(table(
         [[r["size"], f"{r['ours_s']:.2f}", f"{r['floor_s']:.2f}", f"{r['ratio']:.1f}x", r["queries"],
