@@ -1,7 +1,8 @@
 """Benchmark 3: pages with 1,000 and with 1,000,000 appointments in PostgreSQL.
 
 Per page: queries, median and p95 server time (Django's test client, in process); then requests per second
-under gunicorn (2 workers) driven by wrk on loopback, against the trivial /healthz view in the same server.
+under gunicorn (2 workers) driven by wrk on loopback, against the trivial /healthz view in the same server, and
+against two probes (bench/probe_urls.py) showing what any logged-in page pays before its own work.
 
     .venv/bin/python -m bench.pages [--large 1000000] [--repeats 40]
 """
@@ -111,7 +112,7 @@ def throughput(mentor_user, seconds=15):
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = mentor_user.get_session_auth_hash()
     session.create()
-    env = {**os.environ, "DATABASE_URL": BENCH_DB}
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "bench.probe_settings"}
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", "2", "--bind", "127.0.0.1:8799",
          "--log-level", "warning"], cwd=PROJECT, env=env)
@@ -119,7 +120,8 @@ def throughput(mentor_user, seconds=15):
     results = {}
     try:
         for name, path in (("trivial view", "/healthz"),
-                           ("logged-in floor: log-in page redirecting home", "/accounts/login/"),
+                           ("probe: loads the session, nothing else", "/bench/session"),
+                           ("probe: loads the session and user (login_required)", "/bench/logged-in"),
                            ("mentor homepage", "/"), ("mentor calendar", "/calendar/")):
             out = subprocess.run(
                 ["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: sessionid={session.session_key}",
