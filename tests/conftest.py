@@ -133,3 +133,21 @@ def celery_in_process(request):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_stray_connections(django_db_setup, django_db_blocker):
+    """After the last test, end any other session still connected to the PostgreSQL test database (one left open by
+    a thread, a killed worker's backend not yet gone), so that it can be dropped: otherwise a later run on the same
+    machine finds the old test database "being accessed by other users" and cannot start."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    db = connection.settings_dict
+    own = connection.connection.info.backend_pid if connection.connection is not None else 0
+    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
+                         password=db.get("PASSWORD") or None, dbname="postgres", autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                      [db["NAME"], own])
