@@ -92,9 +92,9 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
     visible = appointments_visible_to(user).with_people()
     # The oldest sessions and how many there are in all, in one query however many there are: the count is a
     # subquery PostgreSQL runs once from the index, and the list stops at the limit.
-    outstanding = (visible.to_wrap_up(now).annotate(in_all=Subquery(_count_of(visible.to_wrap_up(now))))
-                   .order_by("starts_at", "pk"))
-    to_wrap_up = list(outstanding[:HOMEPAGE_LIST_LIMIT])
+    outstanding = visible.to_wrap_up(now)
+    to_wrap_up = list(outstanding.annotate(in_all=Subquery(_count_of(outstanding)))
+                      .order_by("starts_at", "pk")[:HOMEPAGE_LIST_LIMIT])
     count = to_wrap_up[0].in_all if to_wrap_up else 0
     tomorrow = local_midnight(today + timedelta(days=1))
     return Homepage(
@@ -138,14 +138,11 @@ class CalendarEntry:
         return appointment_url(self.reference)
 
     def get_status_display(self) -> str:
-        return STATUS_LABELS[self.status]
+        return Status(self.status).label
 
     @property
     def time(self) -> str:
         return self.starts_at.strftime("%H:%M")
-
-
-STATUS_LABELS = dict(Status.choices)
 
 
 @dataclass
