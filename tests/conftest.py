@@ -145,9 +145,9 @@ def _end_stray_connections(django_db_setup, django_db_blocker):
         return
     import psycopg
 
-    db = connection.settings_dict
+    from tests.faults.support import dsn
+
     own = connection.connection.info.backend_pid if connection.connection is not None else 0
-    with psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"],
-                         password=db.get("PASSWORD") or None, dbname="postgres", autocommit=True) as other:
+    with psycopg.connect(**{**dsn(), "dbname": "postgres"}, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
-                      [db["NAME"], own])
+                      [connection.settings_dict["NAME"], own])
