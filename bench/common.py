@@ -9,6 +9,14 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCH_DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mentoring_bench")
+STATIC_ROOT = "/tmp/mentoring-bench-static"
+
+
+def production_env(**extra: str) -> dict:
+    """The settings' environment as in production (DEBUG off: cached templates, no query log, static files from a
+    manifest collected into STATIC_ROOT), over plain HTTP on loopback; `extra` adds or overrides variables."""
+    return {"DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-secret-key-not-for-production"),
+            "ALLOWED_HOSTS": "127.0.0.1,testserver", "SECURE_COOKIES": "false", "STATIC_ROOT": STATIC_ROOT, **extra}
 
 
 def setup_django(database_url: str = BENCH_DB):

@@ -139,6 +139,7 @@ def history(total: int) -> list:
     from bench.pages import seed_history
     from bench.seed import LONDON, seed_appointments, seed_people
     from invoicing.services import month_end_generate
+    from sessions_app.selectors import month_bounds
 
     reset_database()
     mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
@@ -154,7 +155,7 @@ def history(total: int) -> list:
 
     timed_run(f"{total:,} appointments' history, invoiced at once", today.year, today.month)
     timed_run("again, nothing new", today.year, today.month)
-    following = datetime(today.year + today.month // 12, today.month % 12 + 1, 1, tzinfo=LONDON)
+    following = month_bounds(today.year, today.month)[1]
     seed_appointments(count=16_000, start=following, days=28, mentors=mentors, arrangements=arrangements, seed=99)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

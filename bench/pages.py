@@ -17,9 +17,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from bench.common import BENCH_DB, PROJECT, median, percentile, setup_django, table
-
-STATIC_ROOT = "/tmp/mentoring-bench-static"
+from bench.common import BENCH_DB, PROJECT, median, percentile, production_env, setup_django, table
 
 
 def measure(client, method, url, data=None, repeats=40):
@@ -144,10 +142,7 @@ def main():
                         help="measure the database a previous run seeded (its large size only) instead of re-seeding")
     parser.add_argument("--seconds", type=int, default=15, help="how long wrk drives each page")
     args = parser.parse_args()
-    # As in production: DEBUG off (cached templates, no query log), static files from a manifest.
-    os.environ.update({"DEBUG": "false", "ALLOWED_HOSTS": "testserver,127.0.0.1", "SECURE_COOKIES": "false",
-                       "STATIC_ROOT": STATIC_ROOT})
-    os.environ.setdefault("SECRET_KEY", "bench-secret-key-not-for-production")
+    os.environ.update(production_env())
     setup_django()
     from django.core.management import call_command
 

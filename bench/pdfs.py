@@ -22,7 +22,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from bench.common import BENCH_DB, PROJECT, median, percentile, setup_django, table
+from bench.common import BENCH_DB, PROJECT, median, percentile, production_env, setup_django, table
 
 BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -77,9 +77,8 @@ def seed_month(invoices: int) -> int:
 
 
 def start_worker(number: int, folder: Path, mail: Path) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": BENCH_DB, "REDIS_URL": BENCH_REDIS, "EMAIL_FILE_PATH": str(mail),
-           "MEDIA_ROOT": str(folder / "media"), "DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1",
-           "SECRET_KEY": os.environ["SECRET_KEY"], "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "REDIS_URL": BENCH_REDIS,
+           **production_env(EMAIL_FILE_PATH=str(mail), MEDIA_ROOT=str(folder / "media"), LOG_LEVEL="WARNING")}
     log = (folder / f"worker-{number}.log").open("w")
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "mentoring", "worker", "--pool=solo", "-l", "warning",

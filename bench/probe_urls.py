@@ -1,6 +1,7 @@
 """The project's URLs plus two probes that measure what every logged-in page pays before it does any work:
 loading the session, and loading the session and the user (`login_required`)."""
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.urls import path
@@ -9,7 +10,7 @@ from mentoring.urls import urlpatterns as project_urlpatterns
 
 
 def session_only(request):
-    return HttpResponse(str(request.session.get("_auth_user_id")), content_type="text/plain")
+    return HttpResponse(str(request.session.get(SESSION_KEY)), content_type="text/plain")
 
 
 @login_required

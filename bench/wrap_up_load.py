@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from datetime import timedelta
 
-from bench.common import BENCH_DB, PROJECT, percentile, setup_django, table
+from bench.common import BENCH_DB, PROJECT, percentile, production_env, setup_django, table
 
 PORT = 8798
 PASSWORD = "bench-password"
@@ -126,9 +126,8 @@ def main():
     args = parser.parse_args()
     setup_django()
     plan = seed(args.mentors, args.per_mentor)
-    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DEBUG": "false", "SECRET_KEY": os.environ["SECRET_KEY"],
-           "ALLOWED_HOSTS": "127.0.0.1", "SECURE_COOKIES": "false", "SECURE_SSL_REDIRECT": "false",
-           "STATIC_ROOT": "/tmp/mentoring-bench-static", "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{PORT}"}
+    env = {**os.environ, "DATABASE_URL": BENCH_DB,
+           **production_env(SECURE_SSL_REDIRECT="false", CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{PORT}")}
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=PROJECT, env=env, check=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", str(args.workers),
