@@ -17,7 +17,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from bench.common import BENCH_DB, PROJECT, median, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, median, percentile, production_env, setup_django, table
 
 
 def measure(client, method, url, data=None, repeats=40):
@@ -81,7 +81,7 @@ def page_rows(size, repeats):
     client.force_login(mentor.user)
     for name, queries, med, p95 in wizard_steps(client, started, arrangement_id, repeats):
         rows.append((size, "mentor", name, queries, med, p95))
-    return rows, mentor
+    return rows, (mentor, started.get_absolute_url())
 
 
 def seed_history(count, mentors, arrangements):
@@ -98,38 +98,57 @@ def seed_history(count, mentors, arrangements):
         cursor.execute("VACUUM ANALYZE")
 
 
-def throughput(mentor_user, seconds=15):
-    """Requests per second under gunicorn for the mentor's homepage and the trivial view, by wrk."""
-    if not shutil.which("wrk"):
-        return None, "wrk not installed (apt-get install wrk)"
-    from django.contrib.sessions.backends.db import SessionStore
+def _logged_in_cookie(user) -> str:
+    """The cookies a browser holds after logging in and seeing one page: the session and the CSRF token."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
 
     session = SessionStore()
-    session[SESSION_KEY] = str(mentor_user.pk)
+    session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = mentor_user.get_session_auth_hash()
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
-    env = {**os.environ, "DATABASE_URL": BENCH_DB, "DJANGO_SETTINGS_MODULE": "bench.probe_settings"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", "2", "--bind", "127.0.0.1:8799",
-         "--log-level", "warning"], cwd=PROJECT, env=env)
-    time.sleep(4)
+    return f"sessionid={session.session_key}; csrftoken={get_random_string(CSRF_SECRET_LENGTH, CSRF_ALLOWED_CHARS)}"
+
+
+def _wrk(url, cookie, seconds):
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: {cookie}", url],
+                         capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, int(non_2xx.group(1)) if non_2xx else 0
+
+
+def throughput(mentor_user, appointment_url, seconds=15):
+    """Requests per second under gunicorn (2 workers, Redis as in production) for the mentor's pages and the
+    trivial view in the same server: with the page cache, then without it."""
+    if not shutil.which("wrk"):
+        return None, "wrk not installed (apt-get install wrk)"
+    import redis
+
+    cookie = _logged_in_cookie(mentor_user)
+    pages = (("mentor homepage", "/"), ("mentor calendar", "/calendar/"), ("mentor dashboard", "/dashboard/"),
+             ("SA page", appointment_url))
     results = {}
-    try:
-        for name, path in (("trivial view", "/healthz"),
-                           ("probe: loads the session, nothing else", "/bench/session"),
-                           ("probe: loads the session and user (login_required)", "/bench/logged-in"),
-                           ("mentor homepage", "/"), ("mentor calendar", "/calendar/")):
-            out = subprocess.run(
-                ["wrk", "-t2", "-c8", f"-d{seconds}s", "-H", f"Cookie: sessionid={session.session_key}",
-                 f"http://127.0.0.1:8799{path}"], capture_output=True, text=True).stdout
-            rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-            non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            results[name] = (rps, int(non_2xx.group(1)) if non_2xx else 0)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+    for cached in (True, False):
+        redis.Redis.from_url(BENCH_REDIS).flushdb()
+        env = {**os.environ, **production_env(PAGE_CACHE=str(cached).lower()), "DATABASE_URL": BENCH_DB,
+               "REDIS_URL": BENCH_REDIS, "DJANGO_SETTINGS_MODULE": "bench.probe_settings"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", "2",
+             "--bind", "127.0.0.1:8799", "--log-level", "warning"], cwd=PROJECT, env=env)
+        time.sleep(4)
+        label = "page cache on" if cached else "page cache off"
+        try:
+            probes = (("probe: loads the session, nothing else", "/bench/session"),
+                      ("probe: loads the session and user (login_required)", "/bench/logged-in")) if cached else ()
+            for name, path in (("trivial view", "/healthz"), *probes, *pages):
+                results[(label, name)] = _wrk(f"http://127.0.0.1:8799{path}", cookie, seconds)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=20)
     return results, None
 
 
@@ -154,8 +173,8 @@ def main():
     from sessions_app.models import ServiceAppointment, User
 
     if args.reuse and ServiceAppointment.objects.count() >= args.large:
-        rows, mentor = page_rows(args.large, args.repeats)
-        report(rows, mentor, args.seconds)
+        rows, (mentor, appointment_url) = page_rows(args.large, args.repeats)
+        report(rows, mentor, appointment_url, args.seconds)
         return
     reset_database()
     mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
@@ -166,20 +185,20 @@ def main():
     started = time.perf_counter()
     seed_history(args.large - args.small, mentors, arrangements)
     print(f"seeded {args.large:,} appointments in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    large_rows, mentor = page_rows(args.large, args.repeats)
-    report(rows + large_rows, mentor, args.seconds)
+    large_rows, (mentor, appointment_url) = page_rows(args.large, args.repeats)
+    report(rows + large_rows, mentor, appointment_url, args.seconds)
 
 
-def report(rows, mentor, seconds):
+def report(rows, mentor, appointment_url, seconds):
     print(table([(f"{size:,}", who, name, q, f"{med:.1f}", f"{p95:.1f}") for size, who, name, q, med, p95 in rows],
-                ["appointments", "user", "page", "queries", "median ms", "p95 ms"]))
-    results, problem = throughput(mentor.user, seconds)
+                ["appointments", "user", "page (rendered: no page cache)", "queries", "median ms", "p95 ms"]))
+    results, problem = throughput(mentor.user, appointment_url, seconds)
     if problem:
         print(f"throughput: skipped: {problem}")
     else:
-        base = results["trivial view"][0]
-        print(table([(name, f"{rps:.0f}", f"{rps / base:.2f}", errors) for name, (rps, errors) in results.items()],
-                    ["gunicorn, 2 workers, wrk -c8", "requests/s", "of trivial", "non-2xx"]))
+        print(table([(label, name, f"{rps:.0f}", f"{rps / results[(label, 'trivial view')][0]:.2f}", errors)
+                     for (label, name), (rps, errors) in results.items()],
+                    ["gunicorn, 2 workers, wrk -c8", "page", "requests/s", "of trivial", "non-2xx"]))
     print("budgets: at most 10 queries, the same at both sizes; p95 under 50 ms; at least 0.4 of the trivial view")
 
 

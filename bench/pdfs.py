@@ -22,9 +22,8 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from bench.common import BENCH_DB, PROJECT, median, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, median, percentile, production_env, setup_django, table
 
-BENCH_REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def one_page(repeats: int) -> dict:
