@@ -1,12 +1,20 @@
 """How a session is shown in lists and calendars: its SA link, status badge, time, and a calendar entry. Tags built
 with escape() and f-strings, not includes or date filters: a calendar or list shows hundreds of sessions."""
 
+from html import escape as _html_escape
+
 from django import template
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 register = template.Library()
+
+
+def escape(value) -> str:
+    """As django.utils.html.escape (the same five characters), without its lazy-string check: these tags escape
+    thousands of values a page."""
+    return _html_escape(str(value))
 
 
 def _sa_link(appointment) -> str:
@@ -31,12 +39,30 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _session_time(appointment) -> str:
+    start, end = timezone.localtime(appointment.starts_at), timezone.localtime(appointment.ends_at)
+    label = f"{WEEKDAYS[start.weekday()]} {start.day} {MONTHS[start.month - 1]} {start.year}, {start:%H:%M}–{end:%H:%M}"
+    return f'<time datetime="{start.isoformat()}">{label}</time>'
+
+
 @register.simple_tag
 def session_time(appointment):
     """<time> for a session's local date, start and end: "Wed 25 Nov 2026, 14:00–15:00"."""
-    start, end = timezone.localtime(appointment.starts_at), timezone.localtime(appointment.ends_at)
-    label = f"{WEEKDAYS[start.weekday()]} {start.day} {MONTHS[start.month - 1]} {start.year}, {start:%H:%M}–{end:%H:%M}"
-    return mark_safe(f'<time datetime="{start.isoformat()}">{label}</time>')  # noqa: S308 (digits and fixed names)
+    return mark_safe(_session_time(appointment))  # noqa: S308 (digits and fixed names)
+
+
+@register.simple_tag
+def appointment_row(appointment, show_mentor=False):
+    """A session in a list: SA link, mentee (and mentor, on Senior Leadership's lists), time and status."""
+    who = escape(appointment.mentee.full_name)
+    if show_mentor:
+        who += f" · with {escape(appointment.mentor.user.full_name)}"
+    return mark_safe(  # noqa: S308 (every value escaped)
+        f'<li class="session">\n  <div class="session__main">\n    {_sa_link(appointment)}\n'
+        f'    <span class="session__who">{who}</span>\n  </div>\n'
+        f'  <div class="session__meta">\n    {_session_time(appointment)}\n    {_status_badge(appointment)}\n'
+        f'  </div>\n</li>\n'
+    )
 
 
 @register.filter
@@ -64,4 +90,29 @@ def calendar_entry(context, entry):
         f'<li class="calendar__item calendar__item--{escape(entry.status)}">'
         f'<span class="calendar__time">{escape(entry.time)}</span> {_sa_link(entry)} '
         f'<span class="calendar__who" title="{title}">{who}</span> {_status_badge(entry)}</li>'
+    )
+
+
+def _day(moment, weekday=True) -> str:
+    """A datetime's local day: "Wed 25 Nov 2026" (as |date:"D j M Y"), or "25 Nov 2026" (as |date:"j M Y")."""
+    local = timezone.localtime(moment)
+    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    return f"{WEEKDAYS[local.weekday()]} {day}" if weekday else day
+
+
+@register.simple_tag
+def outstanding_row(row, month_value):
+    """A mentor in Senior Leadership's "still to wrap up" table, with links to wrap up for them, their month and
+    their calendar."""
+    pk = int(row.mentor.pk)
+    asked = (f'<span class="badge badge--request">Asked on {_day(row.open_request_since, weekday=False)}</span>'
+             if row.open_request_since else '<span class="muted">–</span>')
+    return mark_safe(  # noqa: S308 (every value escaped or a number)
+        f'<tr>\n      <td class="table__rowhead">{escape(row.mentor.user.full_name)}</td>\n'
+        f'      <td data-label="To wrap up" class="num">{int(row.outstanding)}</td>\n'
+        f'      <td data-label="Oldest" class="nowrap">{_day(row.oldest)}</td>\n'
+        f'      <td data-label="Request">{asked}</td>\n'
+        f'      <td class="table__links"><a href="{escape(reverse("mentor-wrap-up", args=[pk]))}">Wrap up for them</a>'
+        f' · <a href="?mentor={pk}&amp;month={escape(month_value)}">This month</a>'
+        f' · <a href="{escape(reverse("calendar"))}?mentor={pk}">Calendar</a></td>\n    </tr>'
     )

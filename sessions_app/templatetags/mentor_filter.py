@@ -1,6 +1,7 @@
 from django import template
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
+
+from sessions_app.templatetags.appointments import escape
 
 register = template.Library()
 
