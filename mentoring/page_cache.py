@@ -87,7 +87,7 @@ def _is_write(sql) -> bool:
 
 def _notice_writes(execute, sql, params, many, context):
     result = execute(sql, params, many, context)
-    if _is_write(sql) and context["cursor"].rowcount != 0:
+    if settings.PAGE_CACHE and _is_write(sql) and context["cursor"].rowcount != 0:
         note_write(context["connection"])
     return result
 
