@@ -3,7 +3,10 @@
 Each simulated mentor logs in, then goes through the wizard (open, what happened, funding type, session notes,
 submit) for one session after another. Prints wrap-ups and requests per second, p95 latency and errors.
 
-    .venv/bin/python -m bench.wrap_up_load [--mentors 50] [--seconds 60] [--workers 4]
+    .venv/bin/python -m bench.wrap_up_load [--mentors 50] [--seconds 60] [--workers 4] [--redis]
+
+With --redis the server runs as production does with Redis (BENCH_REDIS_URL, flushed): the page cache on, every
+write replacing its generation, and tasks queued for Celery workers (none run here) instead of run in process.
 """
 
 import argparse
@@ -18,7 +21,7 @@ import time
 import urllib.parse
 from datetime import timedelta
 
-from bench.common import BENCH_DB, PROJECT, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, percentile, production_env, setup_django, table
 
 PORT = 8798
 PASSWORD = "bench-password"
@@ -123,11 +126,17 @@ def main():
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--per-mentor", type=int, default=300)
+    parser.add_argument("--redis", action="store_true", help="Redis as in production: page cache and Celery broker")
     args = parser.parse_args()
     setup_django()
     plan = seed(args.mentors, args.per_mentor)
     env = {**os.environ, "DATABASE_URL": BENCH_DB,
            **production_env(SECURE_SSL_REDIRECT="false", CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{PORT}")}
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(BENCH_REDIS).flushdb()
+        env["REDIS_URL"] = BENCH_REDIS
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=PROJECT, env=env, check=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "mentoring.wsgi:application", "--workers", str(args.workers),
