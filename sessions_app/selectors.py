@@ -14,6 +14,7 @@ from django.utils.formats import date_format
 from sessions_app.models import (
     AppointmentEvent,
     FundingArrangement,
+    Mentee,
     Mentor,
     ServiceAppointment,
     User,
@@ -170,9 +171,7 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
         local_midnight(grid_start), local_midnight(grid_end + timedelta(days=1))
     )
     # However busy the organisation, each day fetches at most CALENDAR_DAY_LIMIT sessions and counts the rest.
-    shown_ids, per_day = _first_of_each_day(scope, grid_start, grid_end)
-    shown = (scope.filter(pk__in=shown_ids).order_by("starts_at", "pk")
-             .values_list("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name"))
+    shown, per_day = _first_of_each_day(scope, grid_start, grid_end)
     for reference, starts_at, status, mentee_name, mentor_name in shown:
         local = timezone.localtime(starts_at)
         days[local.date()].appointments.append(CalendarEntry(reference, local, status, mentee_name, mentor_name))
@@ -191,38 +190,50 @@ def calendar_month(user: User, year: int, month: int, *, mentor_id: int | None =
     )
 
 
-def _first_of_each_day(scope, grid_start: date, grid_end: date) -> tuple[list[int], dict[date, int]]:
-    """The ids of each day's first CALENDAR_DAY_LIMIT sessions in `scope`, and how many sessions each day has.
+def _first_of_each_day(scope, grid_start: date, grid_end: date) -> tuple[list[tuple], dict[date, int]]:
+    """Each day's first CALENDAR_DAY_LIMIT sessions in `scope` as (reference, starts_at, status, mentee's name,
+    mentor's name), in order, and how many sessions each day has.
 
     On PostgreSQL, in one query: per day, a count and a LIMITed range scan of the index on starts_at (LATERAL),
-    which reads a few rows per day however many sessions the organisation has. Elsewhere (SQLite), a count by day
-    and a window ranking every session of the grid's weeks. The ids are fetched on their own: as a subquery, the
-    planner cannot tell how few they are and joins badly."""
+    which reads a few rows per day however many sessions the organisation has; only those rows look up their
+    names. Elsewhere (SQLite), a count by day, a window ranking every session of the grid's weeks, then the rows.
+    """
     if connection.vendor != "postgresql":
         local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
         per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("*")))
         ids = list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
                                               order_by=[F("starts_at"), F("pk")]))
                    .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
-        return ids, per_day
+        shown = (scope.filter(pk__in=ids).order_by("starts_at", "pk")
+                 .values_list("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name"))
+        return list(shown), per_day
     # PostgreSQL pulls the plain subquery up into each LATERAL, so the day's bounds reach the index on starts_at.
     # The days are a list (not generate_series) so that the planner knows there are about 42 of them.
-    scope_sql, scope_params = scope.order_by().values("pk", "starts_at").query.sql_with_params()
+    count_sql, count_params = scope.order_by().values("pk", "starts_at").query.sql_with_params()
+    rows_sql, rows_params = (scope.order_by().values("pk", "starts_at", "reference", "status", "mentee_id", "mentor_id")
+                             .query.sql_with_params())
     in_day = ("scope.starts_at >= (grid.day AT TIME ZONE %s) "
               "AND scope.starts_at < ((grid.day + interval '1 day') AT TIME ZONE %s)")
+    quote = connection.ops.quote_name
+    mentee, mentor, user = (quote(model._meta.db_table) for model in (Mentee, Mentor, User))
+    # The names are looked up per row shown (a join here is planned as a scan of every mentor for each day).
     sql = (
-        "SELECT grid.day::date, counted.n, shown.pk "
+        "SELECT grid.day::date, counted.n, shown.reference, shown.starts_at, shown.status, "
+        f"(SELECT mentee.full_name FROM {mentee} AS mentee WHERE mentee.id = shown.mentee_id), "
+        f"(SELECT mentor_user.full_name FROM {mentor} AS mentor JOIN {user} AS mentor_user "
+        "ON mentor_user.id = mentor.user_id WHERE mentor.id = shown.mentor_id) "
         "FROM unnest(%s::date[]) AS grid(day) "
-        f"CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM ({scope_sql}) AS scope WHERE {in_day}) AS counted "
-        f"LEFT JOIN LATERAL (SELECT scope.pk FROM ({scope_sql}) AS scope WHERE {in_day} "
-        "ORDER BY scope.starts_at, scope.pk LIMIT %s) AS shown ON true WHERE counted.n > 0"
+        f"CROSS JOIN LATERAL (SELECT COUNT(*) AS n FROM ({count_sql}) AS scope WHERE {in_day}) AS counted "
+        f"LEFT JOIN LATERAL (SELECT * FROM ({rows_sql}) AS scope WHERE {in_day} "
+        "ORDER BY scope.starts_at, scope.pk LIMIT %s) AS shown ON true "
+        "WHERE counted.n > 0 ORDER BY shown.starts_at, shown.pk"
     )
     zone = timezone.get_current_timezone_name()
     with connection.cursor() as cursor:
         days = [grid_start + timedelta(days=n) for n in range((grid_end - grid_start).days + 1)]
-        cursor.execute(sql, (days, *scope_params, zone, zone, *scope_params, zone, zone, CALENDAR_DAY_LIMIT))
+        cursor.execute(sql, (days, *count_params, zone, zone, *rows_params, zone, zone, CALENDAR_DAY_LIMIT))
         rows = cursor.fetchall()
-    return [pk for _, _, pk in rows], {day: n for day, n, _ in rows}
+    return [row[2:] for row in rows if row[2] is not None], {day: n for day, n, *_ in rows}
 
 
 @dataclass
