@@ -1,8 +1,9 @@
 """Benchmark 3: pages with 1,000 and with 1,000,000 appointments in PostgreSQL.
 
-Per page: queries, median and p95 server time (Django's test client, in process); then requests per second
-under gunicorn (2 workers) driven by wrk on loopback, against the trivial /healthz view in the same server, and
-against two probes (bench/probe_urls.py) showing what any logged-in page pays before its own work.
+Per page: queries, median and p95 server time (Django's test client, in process), rendered and, for the pages the
+page cache keeps, served from it (seen before, nothing written since); then requests per second under gunicorn
+(2 workers) driven by wrk on loopback, against the trivial /healthz view in the same server and two probes
+(bench/probe_urls.py) showing what a logged-in page pays before its own work, with the page cache and without.
 
     .venv/bin/python -m bench.pages [--large 1000000] [--repeats 40]
 """
@@ -20,10 +21,13 @@ from datetime import datetime, timedelta
 from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, median, percentile, production_env, setup_django, table
 
 
-def measure(client, method, url, data=None, repeats=40):
+def measure(client, method, url, data=None, repeats=40, warm=0):
+    """Queries of one request (after `warm` requests first), then the median and p95 of `repeats` more, in ms."""
     from django.db import connection
 
     call = getattr(client, method)
+    for _ in range(warm):
+        call(url)
     queries = []
     with connection.execute_wrapper(lambda execute, sql, params, many, context: queries.append(sql) or execute(sql, params, many, context)):
         response = call(url, data) if data is not None else call(url)
@@ -54,7 +58,7 @@ def wizard_steps(client, appointment, arrangement_id, repeats):
 
 
 def page_rows(size, repeats):
-    from django.test import Client
+    from django.test import Client, override_settings
     from django.utils import timezone
 
     from sessions_app.models import FundingArrangement, Mentor, ServiceAppointment, User
@@ -76,11 +80,14 @@ def page_rows(size, repeats):
         client.force_login(user)
         for name, url in (("homepage", "/"), ("calendar", "/calendar/"), ("dashboard", "/dashboard/"),
                           ("SA page", started.get_absolute_url())):
-            rows.append((size, who, name, *measure(client, "get", url, repeats=repeats)))
+            rendered = measure(client, "get", url, repeats=repeats)
+            with override_settings(PAGE_CACHE=True):  # seen before: the third view on is served from the cache
+                cached = measure(client, "get", url, repeats=repeats, warm=2)
+            rows.append((size, who, name, *rendered, *cached))
     client = Client()
     client.force_login(mentor.user)
     for name, queries, med, p95 in wizard_steps(client, started, arrangement_id, repeats):
-        rows.append((size, "mentor", name, queries, med, p95))
+        rows.append((size, "mentor", name, queries, med, p95, None, None, None))
     return rows, (mentor, started.get_absolute_url())
 
 
@@ -161,7 +168,10 @@ def main():
                         help="measure the database a previous run seeded (its large size only) instead of re-seeding")
     parser.add_argument("--seconds", type=int, default=15, help="how long wrk drives each page")
     args = parser.parse_args()
-    os.environ.update(production_env())
+    import redis
+
+    os.environ.update(production_env(PAGE_CACHE="false", REDIS_URL=BENCH_REDIS))  # page cache on where measured
+    redis.Redis.from_url(BENCH_REDIS).flushdb()
     setup_django()
     from django.core.management import call_command
 
@@ -190,8 +200,11 @@ def main():
 
 
 def report(rows, mentor, appointment_url, seconds):
-    print(table([(f"{size:,}", who, name, q, f"{med:.1f}", f"{p95:.1f}") for size, who, name, q, med, p95 in rows],
-                ["appointments", "user", "page (rendered: no page cache)", "queries", "median ms", "p95 ms"]))
+    cell = lambda value, form: "–" if value is None else format(value, form)
+    print(table([(f"{size:,}", who, name, q, f"{med:.1f}", f"{p95:.1f}", cell(cq, "d"), cell(cmed, ".1f"),
+                  cell(cp95, ".1f")) for size, who, name, q, med, p95, cq, cmed, cp95 in rows],
+                ["appointments", "user", "page", "queries", "median ms", "p95 ms", "cached: queries", "cached: median",
+                 "cached: p95"]))
     results, problem = throughput(mentor.user, appointment_url, seconds)
     if problem:
         print(f"throughput: skipped: {problem}")

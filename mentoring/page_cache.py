@@ -6,8 +6,9 @@ served again only while both still hold:
 - the **generation**: a token in Redis that is replaced after every committed write through Django's database
   connection, in any process (web, Celery worker, shell, admin). A page is stamped with the generation read
   *before* it was rendered, so a write that commits while it renders leaves it stale, never wrong.
-- the **minute** it was rendered in. Sessions start and end on the minute, and the day turns on the minute, so
-  what time alone changes on a page (a session now to wrap up, today's date) is never kept past the minute.
+- the **minute** it was rendered in. What time alone changes on a page (a session now to wrap up, today's date)
+  is never more than a minute behind the clock, and exactly on time for sessions that start and end on the
+  minute, since the day also turns on the minute.
 
 Log-out, a password change and a role change are writes, so they end every kept page too. Only views marked
 `@page_cached` are kept, only a 200 to a GET from a logged-in user whose session and cookies the response leaves

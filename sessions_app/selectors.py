@@ -90,20 +90,21 @@ class Homepage:
 def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
     now = now or timezone.now()
     today = timezone.localdate(now)
-    visible = appointments_visible_to(user).with_people()
+    visible = appointments_visible_to(user)
     # The oldest sessions and how many there are in all, in one query however many there are: the count is a
     # subquery PostgreSQL runs once from the index, and the list stops at the limit.
     outstanding = visible.to_wrap_up(now)
-    to_wrap_up = list(outstanding.annotate(in_all=Subquery(_count_of(outstanding)))
-                      .order_by("starts_at", "pk")[:HOMEPAGE_LIST_LIMIT])
-    count = to_wrap_up[0].in_all if to_wrap_up else 0
+    oldest = list(outstanding.annotate(in_all=Subquery(_count_of(outstanding))).order_by("starts_at", "pk")
+                  .values_list(*SessionRow.FIELDS, "in_all")[:HOMEPAGE_LIST_LIMIT])
     tomorrow = local_midnight(today + timedelta(days=1))
     return Homepage(
-        to_wrap_up=to_wrap_up,
-        to_wrap_up_count=count,
+        to_wrap_up=SessionRow.read([values[:-1] for values in oldest]),
+        to_wrap_up_count=oldest[0][-1] if oldest else 0,
         deadline=wrap_up_deadline(today),
-        today=list(visible.between(local_midnight(today), tomorrow).order_by("starts_at")[:HOMEPAGE_LIST_LIMIT]),
-        upcoming=list(visible.filter(starts_at__gte=tomorrow).order_by("starts_at")[:UPCOMING_LIMIT]),
+        today=SessionRow.read(visible.between(local_midnight(today), tomorrow).order_by("starts_at", "pk")
+                              .values_list(*SessionRow.FIELDS)[:HOMEPAGE_LIST_LIMIT]),
+        upcoming=SessionRow.read(visible.filter(starts_at__gte=tomorrow).order_by("starts_at", "pk")
+                                 .values_list(*SessionRow.FIELDS)[:UPCOMING_LIMIT]),
         wrap_up_requests=[] if user.sees_all_appointments else wrap_up_requests_of(user, now=now),
         finance_replies=finance_replies_for(user, now=now),
     )
@@ -144,6 +145,23 @@ class CalendarEntry:
     @property
     def time(self) -> str:
         return self.starts_at.strftime("%H:%M")
+
+
+@dataclass
+class SessionRow(CalendarEntry):
+    """A session in the homepage's lists: a calendar entry with its end, read as plain values (a list of
+    Senior Leadership's holds 50)."""
+
+    ends_at: datetime  # local time
+
+    FIELDS = ("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name", "ends_at")
+
+    @classmethod
+    def read(cls, rows) -> list["SessionRow"]:
+        """From values_list(*FIELDS) rows."""
+        local = timezone.localtime
+        return [cls(reference, local(starts_at), status, mentee_name, mentor_name, local(ends_at))
+                for reference, starts_at, status, mentee_name, mentor_name, ends_at in rows]
 
 
 @dataclass

@@ -53,10 +53,11 @@ def session_time(appointment):
 
 @register.simple_tag
 def appointment_row(appointment, show_mentor=False):
-    """A session in a list: SA link, mentee (and mentor, on Senior Leadership's lists), time and status."""
-    who = escape(appointment.mentee.full_name)
+    """A session in a list (a SessionRow): SA link, mentee (and mentor, on Senior Leadership's lists), time and
+    status."""
+    who = escape(appointment.mentee_name)
     if show_mentor:
-        who += f" · with {escape(appointment.mentor.user.full_name)}"
+        who += f" · with {escape(appointment.mentor_name)}"
     return mark_safe(  # noqa: S308 (every value escaped)
         f'<li class="session">\n  <div class="session__main">\n    {_sa_link(appointment)}\n'
         f'    <span class="session__who">{who}</span>\n  </div>\n'
