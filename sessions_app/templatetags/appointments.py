@@ -66,18 +66,6 @@ def appointment_row(appointment, show_mentor=False):
     )
 
 
-@register.filter
-def weekday_abbr(day) -> str:
-    """Mon … Sun (as |date:"D", without building a date formatter for each of a calendar's 42 days)."""
-    return WEEKDAYS[day.weekday()]
-
-
-@register.filter
-def month_abbr(day) -> str:
-    """Jan … Dec (as |date:"M")."""
-    return MONTHS[day.month - 1]
-
-
 def _calendar_entry(entry, with_mentor: bool) -> str:
     mentee = escape(entry.mentee_name)
     who, title = mentee, mentee
@@ -92,11 +80,25 @@ def _calendar_entry(entry, with_mentor: bool) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def calendar_entries(context, day):
-    """A calendar day's sessions, each with its time, SA link, mentee (and mentor, on the organisation's
-    calendar) and status, in one call for the day: a busy month shows hundreds."""
+def calendar_day(context, cell):
+    """A day of the calendar grid (a CalendarDay): its date, then its sessions, each with its time, SA link, mentee
+    (and mentor, on the organisation's calendar) and status, and how many more it has. One call per day: a busy
+    month shows hundreds of sessions."""
     with_mentor = context.get("sees_all_appointments") and not context.get("mentor_id")
-    return mark_safe("".join(_calendar_entry(entry, with_mentor) for entry in day.appointments))  # noqa: S308
+    day = cell.day
+    classes = "calendar__day"
+    classes += "" if cell.in_month else " calendar__day--outside"
+    classes += " calendar__day--today" if cell.is_today else ""
+    classes += "" if cell.appointments else " calendar__day--empty"
+    today = '<span class="visually-hidden">Today, </span>' if cell.is_today else ""
+    entries = "".join(_calendar_entry(entry, with_mentor) for entry in cell.appointments)
+    more = f'<li class="calendar__more">+{int(cell.hidden)} more</li>' if cell.hidden else ""
+    return mark_safe(  # noqa: S308 (entries escaped; the rest digits and fixed names)
+        f'<div class="{classes}" role="cell">\n'
+        f'      <div class="calendar__date">{today}<span class="calendar__weekday">{WEEKDAYS[day.weekday()]} </span>'
+        f'{day.day}<span class="calendar__monthname"> {MONTHS[day.month - 1]}</span></div>\n'
+        f'      <ul class="calendar__items">\n        {entries}\n        {more}\n      </ul>\n    </div>'
+    )
 
 
 def _day(moment, weekday=True) -> str:
