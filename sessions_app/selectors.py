@@ -136,6 +136,8 @@ class CalendarEntry:
     mentee_name: str
     mentor_name: str
 
+    FIELDS = ("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name")
+
     def get_absolute_url(self) -> str:
         return appointment_url(self.reference)
 
@@ -154,7 +156,7 @@ class SessionRow(CalendarEntry):
 
     ends_at: datetime  # local time
 
-    FIELDS = ("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name", "ends_at")
+    FIELDS = (*CalendarEntry.FIELDS, "ends_at")
 
     @classmethod
     def read(cls, rows) -> list["SessionRow"]:
@@ -222,9 +224,7 @@ def _first_of_each_day(scope, grid_start: date, grid_end: date) -> tuple[list[tu
         ids = list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
                                               order_by=[F("starts_at"), F("pk")]))
                    .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
-        shown = (scope.filter(pk__in=ids).order_by("starts_at", "pk")
-                 .values_list("reference", "starts_at", "status", "mentee__full_name", "mentor__user__full_name"))
-        return list(shown), per_day
+        return list(scope.filter(pk__in=ids).order_by("starts_at", "pk").values_list(*CalendarEntry.FIELDS)), per_day
     # PostgreSQL pulls the plain subquery up into each LATERAL, so the day's bounds reach the index on starts_at.
     # The days are a list (not generate_series) so that the planner knows there are about 42 of them.
     count_sql, count_params = scope.order_by().values("pk", "starts_at").query.sql_with_params()

@@ -39,10 +39,16 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _day(moment, weekday=True) -> str:
+    """A datetime's local day: "Wed 25 Nov 2026" (as |date:"D j M Y"), or "25 Nov 2026" (as |date:"j M Y")."""
+    local = timezone.localtime(moment)
+    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
+    return f"{WEEKDAYS[local.weekday()]} {day}" if weekday else day
+
+
 def _session_time(appointment) -> str:
     start, end = timezone.localtime(appointment.starts_at), timezone.localtime(appointment.ends_at)
-    label = f"{WEEKDAYS[start.weekday()]} {start.day} {MONTHS[start.month - 1]} {start.year}, {start:%H:%M}–{end:%H:%M}"
-    return f'<time datetime="{start.isoformat()}">{label}</time>'
+    return f'<time datetime="{start.isoformat()}">{_day(start)}, {start:%H:%M}–{end:%H:%M}</time>'
 
 
 @register.simple_tag
@@ -99,13 +105,6 @@ def calendar_day(context, cell):
         f'{day.day}<span class="calendar__monthname"> {MONTHS[day.month - 1]}</span></div>\n'
         f'      <ul class="calendar__items">\n        {entries}\n        {more}\n      </ul>\n    </div>'
     )
-
-
-def _day(moment, weekday=True) -> str:
-    """A datetime's local day: "Wed 25 Nov 2026" (as |date:"D j M Y"), or "25 Nov 2026" (as |date:"j M Y")."""
-    local = timezone.localtime(moment)
-    day = f"{local.day} {MONTHS[local.month - 1]} {local.year}"
-    return f"{WEEKDAYS[local.weekday()]} {day}" if weekday else day
 
 
 @register.simple_tag
