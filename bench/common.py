@@ -20,6 +20,13 @@ def production_env(**extra: str) -> dict:
             "ALLOWED_HOSTS": "127.0.0.1,testserver", "SECURE_COOKIES": "false", "STATIC_ROOT": STATIC_ROOT, **extra}
 
 
+def empty_bench_redis() -> None:
+    """Empty the benchmarks' Redis database (BENCH_REDIS): no tasks, kept pages or generation left from a run."""
+    import redis
+
+    redis.Redis.from_url(BENCH_REDIS).flushdb()
+
+
 def setup_django(database_url: str = BENCH_DB):
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mentoring.settings")

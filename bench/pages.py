@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import datetime, timedelta
 
-from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, median, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, empty_bench_redis, median, percentile, production_env, setup_django, table
 
 
 def measure(client, method, url, data=None, repeats=40, warm=0):
@@ -133,14 +133,12 @@ def throughput(mentor_user, appointment_url, seconds=15):
     trivial view in the same server: with the page cache, then without it."""
     if not shutil.which("wrk"):
         return None, "wrk not installed (apt-get install wrk)"
-    import redis
-
     cookie = _logged_in_cookie(mentor_user)
     pages = (("mentor homepage", "/"), ("mentor calendar", "/calendar/"), ("mentor dashboard", "/dashboard/"),
              ("SA page", appointment_url))
     results = {}
     for cached in (True, False):
-        redis.Redis.from_url(BENCH_REDIS).flushdb()
+        empty_bench_redis()
         env = {**os.environ, **production_env(PAGE_CACHE=str(cached).lower()), "DATABASE_URL": BENCH_DB,
                "REDIS_URL": BENCH_REDIS, "DJANGO_SETTINGS_MODULE": "bench.probe_settings"}
         server = subprocess.Popen(
@@ -168,10 +166,8 @@ def main():
                         help="measure the database a previous run seeded (its large size only) instead of re-seeding")
     parser.add_argument("--seconds", type=int, default=15, help="how long wrk drives each page")
     args = parser.parse_args()
-    import redis
-
     os.environ.update(production_env(PAGE_CACHE="false", REDIS_URL=BENCH_REDIS))  # page cache on where measured
-    redis.Redis.from_url(BENCH_REDIS).flushdb()
+    empty_bench_redis()
     setup_django()
     from django.core.management import call_command
 

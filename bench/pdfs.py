@@ -22,7 +22,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, median, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, empty_bench_redis, median, percentile, production_env, setup_django, table
 
 
 
@@ -86,7 +86,6 @@ def start_worker(number: int, folder: Path, mail: Path) -> subprocess.Popen:
 
 
 def month(invoices: int, workers: int) -> dict:
-    import redis
     from django.conf import settings
 
     from invoicing.models import Invoice, PaymentStatement
@@ -97,7 +96,7 @@ def month(invoices: int, workers: int) -> dict:
     made = seed_month(invoices)
     folder = Path(tempfile.mkdtemp(prefix="mentoring-bench-pdfs-"))
     settings.MEDIA_ROOT = str(folder / "media")
-    redis.Redis.from_url(BENCH_REDIS).flushdb()
+    empty_bench_redis()
     app.conf.broker_url, app.conf.task_always_eager = BENCH_REDIS, False
     ids = list(Invoice.objects.order_by("pk").values_list("pk", flat=True)[:invoices])
     statement_ids = list(PaymentStatement.objects.values_list("pk", flat=True))

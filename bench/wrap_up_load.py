@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from datetime import timedelta
 
-from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, percentile, production_env, setup_django, table
+from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, empty_bench_redis, percentile, production_env, setup_django, table
 
 PORT = 8798
 PASSWORD = "bench-password"
@@ -133,9 +133,7 @@ def main():
     env = {**os.environ, "DATABASE_URL": BENCH_DB,
            **production_env(SECURE_SSL_REDIRECT="false", CSRF_TRUSTED_ORIGINS=f"http://127.0.0.1:{PORT}")}
     if args.redis:
-        import redis
-
-        redis.Redis.from_url(BENCH_REDIS).flushdb()
+        empty_bench_redis()
         env["REDIS_URL"] = BENCH_REDIS
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=PROJECT, env=env, check=True)
     server = subprocess.Popen(
