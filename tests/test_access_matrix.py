@@ -602,3 +602,61 @@ def test_post_with_the_csrf_token_is_accepted(label, world):
     assert response.status_code in (200, 302), f"{label}: {answer(response)}"
     if label in TABLE:
         assert answer(response) == dict(zip(ROLES, row.cells))[row.csrf_role]
+
+
+# --------------------------------------------------------------------------- every admin POST needs the CSRF token
+
+
+def admin_urls(world) -> list[str]:
+    """Every URL the admin serves, built from its patterns: each model's pages (list, add, a real row's change,
+    delete and history pages, and custom views such as crediting an invoice or completing a wrap-up) and the
+    site's own (index, Finance queue, password change, log-out...)."""
+    models_by_prefix = {f"{model._meta.app_label}_{model._meta.model_name}_": model for model in admin.site._registry}
+    urls = set()
+
+    def url_for(pattern) -> str:
+        model = next((m for prefix, m in models_by_prefix.items() if pattern.name.startswith(prefix)), None)
+        row = model._default_manager.order_by("pk").first() if model else None
+        pk = row.pk if row else 1
+        regex = pattern.pattern.regex
+        if not regex.groupindex:  # unnamed groups: a row and, for simple-history, one of its versions
+            return reverse(f"admin:{pattern.name}", args=[pk] * regex.groups)
+        values = {"object_id": str(pk), "pk": pk, "app_label": "invoicing", "content_type_id": 1}
+        return reverse(f"admin:{pattern.name}", kwargs={key: values.get(key, pk) for key in regex.groupindex})
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif pattern.name:
+                urls.add(url_for(pattern))
+
+    walk(admin.site.get_urls())
+    return sorted(urls)
+
+
+def admin_actions() -> list[tuple[str, str, list]]:
+    """(changelist URL, action name, every row's pk) for every action every admin list offers."""
+    return [
+        (reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist"), name,
+         list(model._default_manager.values_list("pk", flat=True)) or [1])
+        for model, model_admin in admin.site._registry.items()
+        for (_, name, _) in model_admin._get_base_actions()
+    ]
+
+
+def test_every_admin_post_without_the_csrf_token_is_refused_and_changes_nothing(world, documents):
+    urls = admin_urls(world)
+    assert {reverse("admin:invoicing_invoice_credit", args=[documents["invoice"].pk]), reverse("admin:finance_queue"),
+            reverse("admin:sessions_app_serviceappointment_change", args=[world.started.pk])} <= set(urls)
+    client = client_for(world, "superuser", enforce_csrf_checks=True)
+    before = snapshot()
+    for url in urls:
+        response = client.post(url, {"reason": "Wrong rate.", "reply": "Done.", "_save": "Save"})
+        assert response.status_code == 403 and b"CSRF" in response.content, f"POST {url}: {answer(response)}"
+    actions = admin_actions()
+    assert ("/admin/invoicing/invoice/", "issue_selected") in [(url, action) for url, action, _ in actions]
+    for url, action, rows in actions:
+        response = client.post(url, {"action": action, "_selected_action": rows, "post": "yes"})
+        assert response.status_code == 403 and b"CSRF" in response.content, f"{action} at {url}: {answer(response)}"
+    assert snapshot() == before
