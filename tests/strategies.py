@@ -5,7 +5,25 @@ as text that only looks like a number, and as the ids of other people's things, 
 `st.sampled_from`.
 """
 
+import os
+
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+
+def hypothesis_profile() -> str:
+    return os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+
+
+def examples(n: int):
+    """A test's Hypothesis settings: n examples (ten times as many in the "nightly" profile), no deadline (the
+    database and the machine vary), on top of the profile loaded in tests/conftest.py (derandomised in CI)."""
+    return settings(
+        max_examples=n * (10 if hypothesis_profile() == "nightly" else 1), deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.filter_too_much],
+    )
+
 
 # Text that has broken forms, templates, URLs and databases somewhere before.
 NASTY_TEXT = [

@@ -29,7 +29,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from invoicing.models import CreditNote, FinanceTicket, Invoice, PaymentStatement
@@ -49,6 +49,7 @@ from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_u
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory, UserFactory
 from tests.strategies import (
     NASTY_NUMBERS,
+    examples,
     form_data,
     hostile_id,
     hostile_number,
@@ -69,15 +70,6 @@ STALE_WIZARD = "This page was out of date, so nothing was saved. Carry on from t
 REVALIDATION = "Some answers were missing or out of date, so nothing was saved."
 STALE_CANCEL = "This page was out of date, so nothing was cancelled. Carry on from this step."
 CANCEL_REVALIDATION = "Some answers were missing or out of date, so nothing was cancelled."
-
-
-def examples(n: int):
-    """Hypothesis settings for these tests: a few dozen examples each (the whole file runs in about a minute)."""
-    return settings(
-        max_examples=n, deadline=None, database=None, print_blob=True,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                               HealthCheck.filter_too_much],
-    )
 
 
 # --------------------------------------------------------------------------- helpers
