@@ -40,6 +40,35 @@ class TestTotals:
         assert invoice.customer_reference == "SFE-1" and invoice.bill_to_name == "Student Finance England"
         assert (invoice.period_start, invoice.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
 
+    def test_vat_is_worked_out_once_on_the_invoice_net_not_line_by_line(self, mentor, mentee, funder):
+        arrangement = FundingArrangementFactory(mentee=mentee, funder=funder, hourly_rate=Decimal("60.18"))
+        for day in (3, 4, 5):
+            completed_session(mentor, arrangement, at(2026, 11, day), minutes=10)  # 10.03 each, VAT 2.006 each
+        november()
+        invoice = Invoice.objects.get()
+        assert list(invoice.lines.values_list("net", flat=True)) == [Decimal("10.03")] * 3
+        # 20 % of 30.09 is 6.018: 6.02 on the invoice, where rounding each line's VAT would have given 3 x 2.01.
+        assert (invoice.net, invoice.vat, invoice.total) == (Decimal("30.09"), Decimal("6.02"), Decimal("36.11"))
+
+    def test_statement_lines_round_to_the_penny_and_add_up_to_the_total(self, mentor, arrangement):
+        mentor.hourly_pay_rate = Decimal("32.50")
+        mentor.save()
+        completed_session(mentor, arrangement, at(2026, 11, 3), minutes=50)   # 32.50 x 50/60 = 27.0833 -> 27.08
+        completed_session(mentor, arrangement, at(2026, 11, 4), minutes=35)   # 32.50 x 35/60 = 18.9583 -> 18.96
+        completed_session(mentor, arrangement, at(2026, 11, 5), minutes=6)    # 32.50 x 6/60 = 3.25
+        november()
+        statement = PaymentStatement.objects.get()
+        assert [line.amount for line in statement.lines.order_by("session_date")] == [
+            Decimal("27.08"), Decimal("18.96"), Decimal("3.25")]
+        assert statement.total == Decimal("49.29")
+
+    def test_statement_half_pennies_round_up(self, mentor, arrangement):
+        mentor.hourly_pay_rate = Decimal("0.30")
+        mentor.save()
+        completed_session(mentor, arrangement, at(2026, 11, 3), minutes=5)  # 0.30 x 5/60 = 0.025 -> 0.03
+        november()
+        assert StatementLine.objects.get().amount == Decimal("0.03")
+
     def test_half_pennies_round_up(self, mentor, mentee, funder):
         arrangement = FundingArrangementFactory(mentee=mentee, funder=funder, hourly_rate=Decimal("0.30"))
         completed_session(mentor, arrangement, at(2026, 11, 3), minutes=5)  # 0.30 x 5/60 = 0.025 -> 0.03
