@@ -105,15 +105,20 @@ class TestWhoGetsIn:
     @pytest.mark.parametrize("model_name", [*FINANCE_MODELS, "sequence"])
     def test_staff_can_open_every_list_and_record(self, staff_client, one_of_everything, model_name):
         obj = Sequence.objects.get() if model_name == "sequence" else one_of_everything[model_name]
-        assert staff_client.get(changelist(model_name)).status_code == 200
-        assert staff_client.get(change_page(obj)).status_code == 200
+        listing = staff_client.get(changelist(model_name))
+        assert listing.status_code == 200 and obj in listing.context["cl"].result_list
+        page = staff_client.get(change_page(obj))
+        assert page.status_code == 200 and page.context["original"] == obj
 
     @pytest.mark.parametrize(
         "model_name", ["user", "mentor", "mentee", "funder", "fundingarrangement", "cancellationreason",
                        "serviceappointment"]
     )
     def test_staff_can_open_every_add_page(self, staff_client, model_name):
-        assert staff_client.get(reverse(f"admin:sessions_app_{model_name}_add")).status_code == 200
+        response = staff_client.get(reverse(f"admin:sessions_app_{model_name}_add"))
+        assert response.status_code == 200 and response.context["add"] is True
+        assert response.context["adminform"].form._meta.model._meta.model_name == model_name
+        assert 'name="_save"' in response.content.decode()
 
 
 class TestAppointmentList:

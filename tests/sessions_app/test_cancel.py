@@ -214,15 +214,19 @@ def test_internal_note_admin_details_and_session_notes_never_reach_an_attendance
                                            admin_details="SECRET ADMIN DETAILS", session_notes="PRIVATE SESSION NOTES")
     email = attendance_email(appointment)
     for secret in (NOTE, "SECRET ADMIN DETAILS", "PRIVATE SESSION NOTES"):
-        assert secret not in email.subject and secret not in email.text
-    assert "SA-000777" in email.subject and "SA-000777" in email.text
+        assert secret not in email.subject and secret not in email.text and secret not in email.html
+    assert "SA-000777" in email.subject and "SA-000777" in email.text and "SA-000777" in email.html
 
 
-def test_cancel_flow_sends_no_email_containing_the_note(mentor_client, future_appointment, reason, mailoutbox):
+def test_cancel_flow_sends_no_email_containing_the_note(mentor_client, future_appointment, reason, mailoutbox,
+                                                       django_capture_on_commit_callbacks):
     wizard = CancelDriver(mentor_client, future_appointment)
     mentor_client.get(wizard.url)
     wizard.post("reason", reason=reason.pk, internal_note=NOTE)
-    wizard.post("confirm")
+    with django_capture_on_commit_callbacks(execute=True):
+        wizard.post("confirm")
+    assert [message.to for message in mailoutbox] == [[future_appointment.mentee.email]]
+    assert f"Reason: {reason.label}" in mailoutbox[0].body
     for message in mailoutbox:
         assert NOTE not in message.subject and NOTE not in message.body
         assert all(NOTE not in str(content) for content, _ in getattr(message, "alternatives", []))

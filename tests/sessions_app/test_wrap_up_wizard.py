@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -103,10 +103,12 @@ def test_not_sure_among_options_goes_to_finance(mentor_client, past_appointment,
 
 
 def test_funding_valid_on_another_date_is_not_offered(mentor_client, mentee, mentor):
-    start = timezone.make_aware(timezone.datetime(2026, 9, 15, 10, 0))
+    day = timezone.localdate() - timedelta(days=2)
+    start = timezone.make_aware(datetime.combine(day, time(10)))
     appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
-    FundingArrangementFactory(mentee=mentee, valid_from=date(2025, 9, 1), valid_until=date(2026, 8, 31))
-    current = FundingArrangementFactory(mentee=mentee, valid_from=date(2026, 9, 1))
+    FundingArrangementFactory(mentee=mentee, valid_from=day - timedelta(days=365), valid_until=day - timedelta(days=1))
+    current = FundingArrangementFactory(mentee=mentee, valid_from=day)
+    FundingArrangementFactory(mentee=mentee, valid_from=day + timedelta(days=1))
     wizard = WrapUpDriver(mentor_client, appointment)
     wizard.start()
     response = wizard.post("outcome", outcome="attended")
@@ -229,7 +231,13 @@ def test_someone_else_wrapped_up_meanwhile(mentor_client, client, leader, past_a
 
 def test_wrap_up_is_refused_before_the_session_starts(mentor_client, future_appointment):
     response = WrapUpDriver(mentor_client, future_appointment).start()
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.url == future_appointment.get_absolute_url()
+    page = mentor_client.get(response.url).content.decode()
+    start = timezone.localtime(future_appointment.starts_at)
+    assert (f"{future_appointment.reference} has not started yet. You can wrap it up from "
+            f"{start:%A} {start.day} {start:%B %Y} at {start:%H:%M}.") in page
+    future_appointment.refresh_from_db()
+    assert future_appointment.status == Status.SCHEDULED and future_appointment.wrapped_up_by is None
 
 
 def test_ticket_from_the_funding_step_returns_to_the_wizard_with_answers_kept(mentor_client, past_appointment, funded, self_funded):
