@@ -3,10 +3,59 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 from django.utils import timezone
 
 from sessions_app import roles
 from tests.factories import AppointmentFactory, MenteeFactory, MentorFactory, UserFactory
+from tests.strategies import hypothesis_profile
+
+
+# Hypothesis: in CI each test draws the same examples on every run (`derandomize`), so a failure there reproduces
+# anywhere; locally ("dev") they are random and the failing ones are remembered; "nightly" draws ten times as many.
+# HYPOTHESIS_PROFILE chooses; CI=true means "ci". tests.strategies.examples() scales each test's count.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+hypothesis_settings.register_profile("nightly", print_blob=True)
+hypothesis_settings.load_profile(hypothesis_profile())
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clock", default=os.environ.get("TEST_CLOCK", ""),
+        help="run every test as if the clock read this Europe/London time (e.g. 2027-01-01T00:30), ticking on from "
+             "there; also TEST_CLOCK. CI runs the suite again with it moved, so a test that depends on today's date "
+             "fails at once.")
+
+
+def pytest_sessionstart(session):
+    """With --clock, the process's clock starts at that local time and keeps ticking, before any test or fixture:
+    every test sees that date, except those that set their own clock (`pytest.mark.time_machine`)."""
+    moved_to = session.config.getoption("--clock")
+    if not moved_to:
+        return
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    start = datetime.fromisoformat(moved_to)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=ZoneInfo("Europe/London"))
+    session.config.moved_clock = time_machine.travel(start, tick=True)
+    session.config.moved_clock.start()
+
+
+def pytest_sessionfinish(session):
+    if getattr(session.config, "moved_clock", None):
+        session.config.moved_clock.stop()
+
+
+def pytest_report_header(config):
+    lines = [f"hypothesis profile: {hypothesis_profile()}"]
+    if config.getoption("--clock"):
+        lines.append(f"clock moved to {config.getoption('--clock')} (Europe/London)")
+    return lines
 
 
 def require(service: str, reason: str):

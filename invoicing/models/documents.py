@@ -9,6 +9,11 @@ from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, Serv
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
 
+def document_pdf_path(document, filename: str) -> str:
+    """A document's PDF is filed under the year of its number (its issue date), whenever it is rendered."""
+    return f"{document.PDF_FOLDER}/{document.issue_date.year}/{filename}"
+
+
 class MonthEndRun(models.Model):
     """One row per month: the month-end job locks it, so two runs of the same month take turns."""
 
@@ -58,7 +63,8 @@ class Invoice(models.Model):
     issue_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
-    pdf = models.FileField(upload_to="invoices/%Y/", blank=True)
+    PDF_FOLDER = "invoices"
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True)
 
     # The audit trail: every version, who wrote it and when. Looked up by invoice, date and user only, so the copied
     # columns go unindexed: the month-end job writes thousands of these at once.
@@ -123,7 +129,8 @@ class CreditNote(models.Model):
     net = models.DecimalField(**MONEY)
     vat = models.DecimalField(**MONEY)
     total = models.DecimalField(**MONEY)
-    pdf = models.FileField(upload_to="credit-notes/%Y/", blank=True)
+    PDF_FOLDER = "credit-notes"
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True)
 
     history = HistoricalRecords()  # the audit trail: every version, who wrote it and when
 
@@ -156,7 +163,8 @@ class PaymentStatement(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     paid_at = models.DateTimeField(null=True, blank=True)
-    pdf = models.FileField(upload_to="statements/%Y/", blank=True)
+    PDF_FOLDER = "statements"
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True)
 
     # The audit trail, indexed like the invoices' (by statement, date and user).
     history = HistoricalRecords(no_db_index=["number", "mentor", "approved_by"])

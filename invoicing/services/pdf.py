@@ -239,20 +239,19 @@ def html_to_pdf(html: str) -> bytes:
 
 # ---------------------------------------------------------------- storing and emailing
 
-def _store(model, pk: int, number: str, pdf: bytes) -> tuple[str, bool]:
+def _store(document, pdf: bytes) -> tuple[str, bool]:
     """Save the PDF and point the document at it, unless another render got there first.
 
     Returns (storage name, whether this call stored it). The row is locked while it is updated, and only
     `pdf` is written, so a status changed meanwhile (paid, credited) is kept."""
-    field = model._meta.get_field("pdf")
+    model, field = type(document), type(document)._meta.get_field("pdf")
     with transaction.atomic():
-        current = model.objects.select_for_update().values_list("pdf", flat=True).get(pk=pk)
+        current = model.objects.select_for_update().values_list("pdf", flat=True).get(pk=document.pk)
         if current:
             return current, False
-        instance = model(pk=pk)
-        name = field.storage.save(field.generate_filename(instance, f"{number}.pdf"), ContentFile(pdf))
+        name = field.storage.save(field.generate_filename(document, f"{document.number}.pdf"), ContentFile(pdf))
         try:
-            model.objects.filter(pk=pk).update(pdf=name)
+            model.objects.filter(pk=document.pk).update(pdf=name)
         except BaseException:
             field.storage.delete(name)
             raise
@@ -274,7 +273,7 @@ def _render_and_store(document, html_function) -> None:
     pdf = html_to_pdf(html_function(document, inline_css=False))
     if document.pdf:  # recorded, but the file is gone: forget it, then store the new one
         type(document).objects.filter(pk=document.pk, pdf=document.pdf.name).update(pdf="")
-    name, _ = _store(type(document), document.pk, document.number, pdf)
+    name, _ = _store(document, pdf)
     document.pdf.name = name
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -37,6 +38,10 @@ from tests.factories import (
 
 Outcome = ServiceAppointment.Outcome
 OCTOBER = date(2026, 10, 1)
+LONDON = ZoneInfo("Europe/London")
+
+# The data is October 2026, wrapped up and invoiced in November: the clock reads 20 November 2026 whatever the date.
+pytestmark = pytest.mark.time_machine(datetime(2026, 11, 20, 12, tzinfo=LONDON))
 EDITABLE = re.compile(r'<(input(?![^>]*type="hidden")|textarea|select)[^>]*name="(?!csrfmiddlewaretoken)')
 
 
@@ -122,10 +127,6 @@ def listed(client, model_name: str, **params):
     return list(response.context["cl"].result_list)
 
 
-def year() -> int:
-    return timezone.localdate().year
-
-
 @pytest.fixture
 def staff_client(client, db):
     client.force_login(UserFactory(full_name="Sid Staff", email="sid@example.com", is_staff=True, is_superuser=True))
@@ -177,8 +178,12 @@ class TestWhoGetsIn:
     @pytest.mark.parametrize("model_name", MODELS)
     def test_staff_open_every_list_and_record(self, staff_client, one_of_everything, model_name):
         obj = one_of_everything[model_name]
-        assert staff_client.get(changelist(model_name), follow=True).status_code == 200
-        assert staff_client.get(change_page(obj)).status_code == 200
+        listing = staff_client.get(changelist(model_name), follow=True)
+        assert listing.status_code == 200
+        if model_name != "organisationdetails":  # one row: the list is its page
+            assert obj in listing.context["cl"].result_list
+        page = staff_client.get(change_page(obj))
+        assert page.status_code == 200 and page.context["original"] == obj
 
     @pytest.mark.parametrize("client_fixture", ["mentor_client", "leader_client"])
     @pytest.mark.parametrize("model_name", MODELS)
@@ -215,7 +220,7 @@ class TestInvoiceList:
         html = finance_client.get(changelist("invoice")).content.decode()
         row = re.search(r'<tr[^>]*>(?:(?!</tr>).)*Student Finance England(?:(?!</tr>).)*</tr>', html, re.S)[0]
         cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
-        assert cells[1:] == [f"INV-{year()}-000001", "Student Finance England", "October 2026", "Issued", "96.25",
+        assert cells[1:] == ["INV-2026-000001", "Student Finance England", "October 2026", "Issued", "96.25",
                              "19.25", "115.50", "2 Nov 2026", "2 Dec 2026", "-"]
         assert "Draft" in html and "Sam Selfpay" in html and "University of Leeds" in html
 
@@ -265,28 +270,39 @@ class TestIssuing:
         drafts = list(Invoice.objects.all())
         response = act(finance_client, "invoice", "issue_selected", drafts)
         assert response.redirect_chain == [(changelist("invoice"), 302)]
-        y = year()
-        assert messages_of(response) == [f"3 invoices issued: INV-{y}-000001 to INV-{y}-000003."]
+        assert messages_of(response) == ["3 invoices issued: INV-2026-000001 to INV-2026-000003."]
         numbers = dict(Invoice.objects.values_list("bill_to_name", "number"))
-        assert numbers == {"Sam Selfpay": f"INV-{y}-000001", "Student Finance England": f"INV-{y}-000002",
-                           "University of Leeds": f"INV-{y}-000003"}
+        assert numbers == {"Sam Selfpay": "INV-2026-000001", "Student Finance England": "INV-2026-000002",
+                           "University of Leeds": "INV-2026-000003"}
         for invoice in Invoice.objects.all():
             assert invoice.status == Invoice.Status.ISSUED and invoice.issued_by == finance_user
-            assert invoice.issue_date == timezone.localdate()
-            assert invoice.due_date == timezone.localdate() + timedelta(days=30)
+            assert (invoice.issue_date, invoice.due_date) == (date(2026, 11, 20), date(2026, 12, 20))
+
+    def test_numbers_start_again_each_year_from_the_issue_date(self, finance_client, finance_user, october,
+                                                              time_machine):
+        sam, leeds = invoice_for("Sam Selfpay"), invoice_for("University of Leeds")
+        time_machine.move_to(datetime(2026, 12, 31, 23, 30, tzinfo=LONDON))
+        finance_client.force_login(finance_user)  # a log-in lasts 8 hours
+        act(finance_client, "invoice", "issue_selected", [sam])
+        time_machine.move_to(datetime(2027, 1, 1, 0, 30, tzinfo=LONDON))
+        response = act(finance_client, "invoice", "issue_selected", [leeds])
+        assert messages_of(response) == ["1 invoice issued: INV-2027-000001."]
+        sam.refresh_from_db()
+        leeds.refresh_from_db()
+        assert (sam.number, sam.issue_date) == ("INV-2026-000001", date(2026, 12, 31))
+        assert (leeds.number, leeds.issue_date) == ("INV-2027-000001", date(2027, 1, 1))
 
     def test_issuing_leaves_invoices_already_issued_as_they_were(self, finance_client, finance_user, october):
         colleague = UserFactory(full_name="Col League")
         first = invoice_for("Sam Selfpay")
         invoices_issue(invoice_ids=[first.pk], acting_user=colleague, today=date(2026, 11, 1))
         response = act(finance_client, "invoice", "issue_selected", Invoice.objects.all())
-        y = year()
         assert messages_of(response) == [
-            f"2 invoices issued: INV-{y}-000002 to INV-{y}-000003.",
+            "2 invoices issued: INV-2026-000002 to INV-2026-000003.",
             "1 selected invoice was not a draft, so it was left as it was.",
         ]
         first.refresh_from_db()
-        assert (first.number, first.issued_by, first.issue_date) == (f"INV-{y}-000001", colleague, date(2026, 11, 1))
+        assert (first.number, first.issued_by, first.issue_date) == ("INV-2026-000001", colleague, date(2026, 11, 1))
 
     def test_issuing_nothing_but_issued_invoices_says_so(self, finance_client, finance_user, october):
         sfe = invoice_for("Student Finance England")
@@ -370,10 +386,9 @@ class TestCrediting:
 
         response = finance_client.post(credit_url(issued), {"reason": " Wrong purchase order. "})
 
-        y = year()
         assert response.status_code == 302 and response.url == change_page(issued)
         assert messages_of(response) == [
-            f"{issued.number} is credited by CN-{y}-000001 (£115.50). Its sessions go on an invoice again at the "
+            f"{issued.number} is credited by CN-2026-000001 (£115.50). Its sessions go on an invoice again at the "
             "next month-end run."
         ]
         credit_note = CreditNote.objects.get()
@@ -382,9 +397,9 @@ class TestCrediting:
         assert (credit_note.net, credit_note.vat, credit_note.total) == (
             Decimal("96.25"), Decimal("19.25"), Decimal("115.50"))
         html = finance_client.get(change_page(issued)).content.decode()
-        assert "Credited by" in html and f">CN-{y}-000001</a>" in html
+        assert "Credited by" in html and f">CN-2026-000001</a>" in html
         assert "Credit this invoice" not in html
-        assert f">CN-{y}-000001</a>" in finance_client.get(changelist("invoice")).content.decode()
+        assert f">CN-2026-000001</a>" in finance_client.get(changelist("invoice")).content.decode()
         no_pdfs.assert_called_with(credit_notes=[credit_note])
 
     def test_a_blank_reason_shows_the_services_message(self, finance_client, issued):
@@ -450,9 +465,8 @@ class TestStatements:
 
     def test_issue_then_approve_then_mark_paid(self, finance_client, finance_user, statements):
         ann, olu = statements
-        y = year()
         response = act(finance_client, "paymentstatement", "issue_selected", [ann, olu])
-        assert messages_of(response) == [f"2 statements issued: PAY-{y}-000001 to PAY-{y}-000002."]
+        assert messages_of(response) == ["2 statements issued: PAY-2026-000001 to PAY-2026-000002."]
 
         response = act(finance_client, "paymentstatement", "approve", [ann])
         assert messages_of(response) == ["1 statement approved for payment."]
@@ -548,7 +562,7 @@ class TestExportActions:
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"] == (
-            f'attachment; filename="invoice-lines-{timezone.localdate():%Y-%m-%d}.csv"')
+            'attachment; filename="invoice-lines-2026-11-20.csv"')
         content = b"".join(response.streaming_content).decode()
         assert content.startswith("Type,Number,Issue date,")
         assert content.count("\r\n") == 1 + 4  # the header and one row per session
@@ -570,7 +584,7 @@ class TestExportActions:
         act(finance_client, "paymentstatement", "approve", [statements[0]])
         response = act(finance_client, "paymentstatement", "export_payments", PaymentStatement.objects.all())
         assert response["Content-Disposition"] == (
-            f'attachment; filename="payments-{timezone.localdate():%Y-%m-%d}.csv"')
+            'attachment; filename="payments-2026-11-20.csv"')
         rows = b"".join(response.streaming_content).decode().splitlines()
         assert rows == [
             "Mentor,Email,Statement number,Period,Amount,Payment reference",

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.storage import default_storage
@@ -277,11 +278,20 @@ def test_a_pdf_whose_file_was_lost_is_rendered_again(issued):
     assert shows(pdf_text(invoice.pdf.path), "Total due", "£214.50")
 
 
+def test_a_pdf_rendered_again_in_a_later_year_is_filed_under_its_own_year(issued, time_machine):
+    invoice, _ = issued
+    default_storage.delete(invoice.pdf.name)
+    time_machine.move_to(datetime(2027, 1, 4, 9, tzinfo=ZoneInfo("Europe/London")))
+    render_invoice_pdf.delay(invoice.pk)
+    invoice.refresh_from_db()
+    assert invoice.pdf.name == "invoices/2026/INV-2026-000001.pdf"
+
+
 def test_two_renders_racing_keep_the_first_file(org, funder):
     invoice = issued_invoice(org, funder, lines=[(date(2026, 3, 5), 60, False)])
     pdf = pdf_service.html_to_pdf(pdf_service.invoice_html(invoice, inline_css=False))
-    first, stored = pdf_service._store(Invoice, invoice.pk, invoice.number, pdf)
-    second, stored_again = pdf_service._store(Invoice, invoice.pk, invoice.number, pdf)
+    first, stored = pdf_service._store(invoice, pdf)
+    second, stored_again = pdf_service._store(invoice, pdf)
     assert (first, stored, second, stored_again) == ("invoices/2026/INV-2026-000042.pdf", True, first, False)
     assert len(list(Path(default_storage.path("invoices/2026")).iterdir())) == 1
 

@@ -16,6 +16,9 @@ from tests.factories import AppointmentFactory, FundingArrangementFactory, Mento
 LONDON = ZoneInfo("Europe/London")
 NOTE, DETAILS, NOTES = "INTERNAL NOTE xyz", "ADMIN DETAILS xyz", "SESSION NOTES xyz"
 
+# The sessions are on fixed days of November 2026: the clock reads the evening of the 20th, after `started` ended.
+pytestmark = pytest.mark.time_machine(datetime(2026, 11, 20, 17, 0, tzinfo=LONDON))
+
 
 def everything_in(message) -> str:
     return "\n".join([message.subject, message.body, *[content for content, _ in message.alternatives]])

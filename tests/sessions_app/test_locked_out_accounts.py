@@ -83,7 +83,7 @@ def test_a_locked_out_mentor_is_unlocked_and_can_log_in_again(unlocker, mentor, 
     last_try = timezone.localtime(AccessAttempt.objects.get().attempt_time)
     # Five failed log-ins, and the one with the right password that the lock-out refused.
     assert row == (f"ann@example.com Ann Mentor 6 {last_try:%a} {last_try.day} {last_try:%b %Y, %H:%M} "
-                   f"{last_try + timedelta(hours=1):%H:%M} Unlock ann@example.com")
+                   f"{timezone.localtime(last_try + timedelta(hours=1)):%H:%M} Unlock ann@example.com")
 
     response = unlocker.post(UNLOCK, {"email": "ann@example.com"})
     assert response.status_code == 302 and response["Location"] == PAGE
