@@ -43,7 +43,10 @@ def attendance_email(appointment: ServiceAppointment, *, funder=None) -> Rendere
         "what": what,
         "cancelled_in_advance": cancelled_in_advance,
         "outcome": appointment.outcome,
-        "reason": appointment.cancellation_reason.label if appointment.cancellation_reason_id else "",
+        # The reason is shared for a cancellation, in advance or at late notice; the internal note never is.
+        "reason": appointment.cancellation_reason.label
+        if appointment.cancellation_reason_id and (cancelled_in_advance or appointment.outcome == Outcome.LATE_CANCELLATION)
+        else "",
         "funder": funder,
         "greeting": (funder.billing_contact_name or funder.name) if funder else appointment.mentee.full_name,
         "site_url": settings.SITE_URL,
