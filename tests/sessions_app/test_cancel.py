@@ -287,3 +287,19 @@ def test_cancel_flow_sends_no_email_containing_the_note(mentor_client, future_ap
     for message in mailoutbox:
         assert NOTE not in message.subject and NOTE not in message.body
         assert all(NOTE not in str(content) for content, _ in getattr(message, "alternatives", []))
+
+
+def test_someone_acting_for_the_mentor_is_told_whom_they_cancel_for(leader_client, mentee, reason):
+    from tests.factories import MentorFactory
+
+    amelia = MentorFactory(user__full_name="Amelia Hart")
+    appointment = AppointmentFactory(mentor=amelia, mentee=mentee)
+    wizard = CancelDriver(leader_client, appointment)
+    said = "You are cancelling for Amelia Hart. It will be recorded as done by you on their behalf."
+    assert said in leader_client.get(wizard.url).content.decode()
+    assert said in wizard.post("reason", reason=reason.pk, internal_note=NOTE).content.decode()
+
+
+def test_the_mentor_cancelling_their_own_session_is_not_told_they_act_for_anyone(mentor_client, future_appointment):
+    html = mentor_client.get(reverse("appointment-cancel", args=[future_appointment.reference])).content.decode()
+    assert "You are cancelling for" not in html
