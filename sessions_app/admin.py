@@ -183,8 +183,10 @@ class MentorAdmin(admin.ModelAdmin):
     search_fields = ("user__full_name", "user__email")
     ordering = ("user__full_name",)
     autocomplete_fields = ("user",)
-    fields = ("user", "hourly_pay_rate", "is_active", "calendar_token")
-    readonly_fields = ("calendar_token",)
+    # The feed address is the mentor's secret (anyone with it sees their sessions): it is shown only to the mentor,
+    # on their calendar page. Finance can only replace it, with the list's action.
+    fields = ("user", "hourly_pay_rate", "is_active", "calendar_feed")
+    readonly_fields = ("calendar_feed",)
     actions = ("regenerate_calendar_token",)
 
     def get_queryset(self, request):
@@ -204,6 +206,12 @@ class MentorAdmin(admin.ModelAdmin):
     @admin.display(description="email", ordering="user__email")
     def email(self, mentor):
         return mentor.user.email
+
+    @admin.display(description="calendar feed")
+    def calendar_feed(self, mentor):
+        return ("Private: only the mentor sees the address, on their calendar page. If it may have been shared, "
+                "choose the mentor in the list and use the action “Give the selected mentors a new calendar feed "
+                "address”: the old address stops working.")
 
     @admin.action(description="Give the selected mentors a new calendar feed address", permissions=["change"])
     def regenerate_calendar_token(self, request, queryset):
