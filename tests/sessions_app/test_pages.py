@@ -7,9 +7,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app import roles
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import wrap_up_deadline
-from tests.factories import AppointmentFactory, MentorFactory
+from sessions_app.services import WrapUp, appointment_finance_complete, appointment_wrap_up
+from tests.factories import AppointmentFactory, FundingArrangementFactory, MentorFactory, UserFactory
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 
@@ -23,6 +25,11 @@ def completed(mentor, start, minutes=60, outcome=Outcome.ATTENDED, **extra):
         mentor=mentor, starts_at=start, ends_at=start + timedelta(minutes=minutes), status=Status.COMPLETED,
         outcome=outcome, wrapped_up_at=start + timedelta(hours=2), wrapped_up_by=mentor.user, **extra,
     )
+
+
+def text_of(html):
+    """What a person reads: the tags taken out, the spaces between words made one."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
 
 
 def sa_links(html):
@@ -241,6 +248,18 @@ class TestAppointmentPage:
         ServiceAppointment.objects.filter(pk=appointment.pk).update(wrapped_up_by=leader)
         html = mentor_client.get(appointment.get_absolute_url()).content.decode()
         assert "Lee Leader on behalf of Ann Mentor" in html
+
+    def test_history_says_who_in_finance_completed_the_wrap_up(self, mentor_client, mentor, mentee, past_appointment):
+        fiona = UserFactory(full_name="Fiona Grant", roles=[roles.FINANCE])
+        appointment_wrap_up(appointment_id=past_appointment.pk, acting_user=mentor.user,
+                            answers=WrapUp(outcome="did_not_attend", admin_details="No funding on file."))
+        arrangement = FundingArrangementFactory(mentee=mentee, self_funded=True)
+        appointment_finance_complete(appointment_id=past_appointment.pk, acting_user=fiona,
+                                     funding_arrangement=arrangement, reply="Added.")
+        history = text_of(mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+                          .split('id="history"')[1])
+        assert "Completed by Fiona Grant (Finance): Self-funded. Added." in history
+        assert "by Finance by" not in history
 
     def test_senior_leadership_can_act_on_any_mentors_session(self, leader_client, past_appointment):
         assert "Wrap Up Session" in leader_client.get(past_appointment.get_absolute_url()).content.decode()
