@@ -329,6 +329,17 @@ class TestInvoicePage:
         assert f'href="{session_url}">{october.sessions[0].reference}</a>' in html
         assert f'href="{credit_url(issued)}"' in html and "Credit this invoice" in html
 
+    def test_vat_is_written_in_capitals_on_the_lists_and_pages(self, finance_client, finance_user, issued):
+        credit_note = invoice_credit(invoice_id=issued.pk, acting_user=finance_user, reason="Wrong PO.")
+        page = finance_client.get(change_page(issued)).content.decode()
+        assert "VAT rate (%):</label>" in page and "VAT:</label>" in page
+        for html in (page, finance_client.get(changelist("invoice")).content.decode(),
+                     finance_client.get(changelist("creditnote")).content.decode(),
+                     finance_client.get(change_page(credit_note)).content.decode()):
+            assert not re.search(r"\bVat\b", html)
+        assert re.search(r'class="sortable column-vat">.*?>VAT</a>', finance_client.get(changelist("invoice"))
+                         .content.decode(), re.S)
+
     def test_posting_changes_to_an_issued_invoice_changes_nothing(self, finance_client, issued):
         before = Invoice.objects.filter(pk=issued.pk).values().get()
         response = finance_client.post(change_page(issued), {
