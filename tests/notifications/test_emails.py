@@ -38,13 +38,14 @@ def wrap_up(appointment, user, **answers):
 
 
 class TestAttendanceEmails:
-    @pytest.mark.parametrize("outcome, says", [
-        ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00."),
-        ("late_cancellation", "was cancelled at late notice"),
-        ("did_not_attend", "it was recorded that you did not attend"),
+    @pytest.mark.parametrize("outcome, says, subject_ends", [
+        ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00.",
+         "was attended"),
+        ("late_cancellation", "was cancelled at late notice", "was cancelled at late notice"),
+        ("did_not_attend", "it was recorded that you did not attend", "did not take place"),
     ])
     def test_wrap_up_emails_the_mentee_what_happened(self, mentor, mentee, started, mailoutbox,
-                                                     django_capture_on_commit_callbacks, outcome, says):
+                                                     django_capture_on_commit_callbacks, outcome, says, subject_ends):
         funding = FundingArrangementFactory(mentee=mentee)
         with django_capture_on_commit_callbacks(execute=True):
             wrap_up(started, mentor.user, outcome=outcome, funding_arrangement=funding, session_notes=NOTES,
@@ -52,7 +53,7 @@ class TestAttendanceEmails:
         to_mentee = [m for m in mailoutbox if m.to == [mentee.email]]
         assert len(to_mentee) == 1
         message = to_mentee[0]
-        assert message.subject.startswith(f"{started.reference}: your session on 20 November 2026 at 15:00 was ")
+        assert message.subject == f"{started.reference}: your session on 20 November 2026 at 15:00 {subject_ends}"
         assert says in message.body
         assert f"Session reference: {started.reference}" in message.body
         html = message.alternatives[0][0]
@@ -87,6 +88,16 @@ class TestAttendanceEmails:
         assert len(to_funder) == 1
         assert to_funder[0].subject == f"{started.reference}: Mo Mentee's session on 20 November 2026 was attended"
         assert "Dear Pat Payer" in to_funder[0].body and NOTES not in everything_in(to_funder[0])
+
+    def test_a_missed_session_is_one_that_did_not_take_place_not_one_that_was_not_attended(
+            self, mentor, mentee, started, mailoutbox, django_capture_on_commit_callbacks):
+        funding = FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=True,
+                                            funder__billing_email="pat@uni.example")
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome="did_not_attend", funding_arrangement=funding)
+        subjects = sorted(m.subject for m in mailoutbox)
+        assert subjects == [f"{started.reference}: Mo Mentee's session on 20 November 2026 did not take place",
+                            f"{started.reference}: your session on 20 November 2026 at 15:00 did not take place"]
 
     def test_funder_that_does_not_ask_gets_nothing(self, mentor, mentee, started, mailoutbox,
                                                    django_capture_on_commit_callbacks):
