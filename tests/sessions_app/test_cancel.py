@@ -89,7 +89,7 @@ def test_confirming_cancels_and_records_who_when_and_notice(mentor_client, mento
     assert future_appointment.cancelled_by == mentor.user
     assert Decimal("71.9") <= future_appointment.notice_hours <= Decimal("72.0")
     event = future_appointment.events.get(kind=AppointmentEvent.Kind.CANCELLED)
-    assert event.actor == mentor.user and event.description.startswith("Mentee unwell; ")
+    assert event.actor == mentor.user and event.description.startswith("Mentee unwell; notice given: ")
     page = mentor_client.get(response.url).content.decode()
     assert f"{future_appointment.reference} is cancelled." in page
     assert "Wrap Up Session" not in page and "Cancel Session" not in page
@@ -303,3 +303,16 @@ def test_someone_acting_for_the_mentor_is_told_whom_they_cancel_for(leader_clien
 def test_the_mentor_cancelling_their_own_session_is_not_told_they_act_for_anyone(mentor_client, future_appointment):
     html = mentor_client.get(reverse("appointment-cancel", args=[future_appointment.reference])).content.decode()
     assert "You are cancelling for" not in html
+
+
+def test_the_notice_given_is_said_in_days_and_hours(mentor_client, mentor, mentee, reason):
+    start = datetime(2026, 11, 20, 15, 0, tzinfo=LONDON)
+    appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    appointment_cancel(appointment_id=appointment.pk, acting_user=mentor.user, reason=reason, internal_note=NOTE,
+                       now=start - timedelta(hours=74, minutes=48))
+    appointment.refresh_from_db()
+    assert appointment.notice_hours == Decimal("74.8")
+    html = mentor_client.get(appointment.get_absolute_url()).content.decode()
+    assert "<dt>Notice given</dt><dd>3 days, 3 hours</dd>" in html
+    assert "74.8" not in html
+    assert "Mentee unwell; notice given: 3 days, 3 hours" in html
