@@ -204,6 +204,16 @@ class TestDashboard:
         assert "£52.50" in html and "April 2026" in html
         assert len(sa_links(html)) == 4
 
+    def test_the_sessions_table_gives_each_duration_under_a_duration_heading(self, mentor_client, mentor):
+        first = timezone.make_aware(timezone.datetime(2026, 4, 6, 10, 0))
+        completed(mentor, first, minutes=60)
+        completed(mentor, first + timedelta(days=1), minutes=55)
+        html = mentor_client.get("/dashboard/", {"month": "2026-04"}).content.decode()
+        table = html.split('id="pay"')[1].split("</table>")[0]
+        headings = [text_of(cell) for cell in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]
+        assert headings == ["Session", "Date", "Mentee", "Status", "Duration", "Pay"]
+        assert re.findall(r'<td data-label="Duration"[^>]*>(.*?)</td>', table) == ["1 h 00 min", "0 h 55 min"]
+
     def test_bad_month_falls_back_to_this_month_with_a_message(self, mentor_client):
         response = mentor_client.get("/dashboard/", {"month": "2026-13"})
         assert response.status_code == 200
