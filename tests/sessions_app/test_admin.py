@@ -341,6 +341,17 @@ class TestMenteeFunding:
         assert "Funded by Funder" in html and "Self-funded" in html
 
 
+    def test_the_funder_filter_calls_arrangements_without_a_funder_self_funded(self, finance_client, mentee):
+        funded = FundingArrangementFactory(mentee=mentee, funder__name="Student Finance England")
+        self_funded = FundingArrangementFactory(mentee=mentee, self_funded=True)
+        response = finance_client.get(changelist("fundingarrangement"))
+        (funder_filter,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "funder"]
+        choices = [choice["display"] for choice in funder_filter.choices(response.context["cl"])]
+        assert choices == ["All", "Student Finance England", "Self-funded"]
+        chosen = finance_client.get(changelist("fundingarrangement"), {"funder__isnull": "True"})
+        assert list(chosen.context["cl"].result_list) == [self_funded] and funded not in chosen.context["cl"].result_list
+
+
 class TestMentorsAndUsers:
     def test_finance_never_sees_a_mentors_calendar_feed_address(self, finance_client, mentor):
         for page in (change_page(mentor), changelist("mentor")):
