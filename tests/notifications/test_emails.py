@@ -157,16 +157,39 @@ class TestReminders:
             assert wrap_up_reminders_send(now=now) == 0
         assert len(mailoutbox) == 1
 
-    @pytest.mark.parametrize("day, warned", [(27, False), (28, True), (30, True)])
-    def test_last_three_days_warn_about_pay_and_invoices(self, mentor, sessions_at, mailoutbox, day, warned,
+    @pytest.mark.parametrize("day, subject, says", [
+        (27, "1 session to wrap up", None),
+        (28, "1 session to wrap up by 20:00 on 30 November: unwrapped sessions are not paid this month",
+         "Invoices are generated at 20:00 on Monday 30 November, the last day of the month. Sessions not wrapped up "
+         "by then will not be paid this month."),
+        (30, "1 session to wrap up by 20:00 today: unwrapped sessions are not paid this month",
+         "Invoices are generated at 20:00 today. Sessions not wrapped up by then will not be paid this month."),
+    ])
+    def test_last_three_days_warn_about_pay_and_invoices(self, mentor, sessions_at, mailoutbox, day, subject, says,
                                                          django_capture_on_commit_callbacks):
         sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
         with django_capture_on_commit_callbacks(execute=True):
             wrap_up_reminders_send(now=datetime(2026, 11, day, 7, 30, tzinfo=LONDON))
-        body = mailoutbox[0].body
-        assert ("Invoices are generated at the end of the month. Sessions not wrapped up by Monday 30 November "
-                "will not be paid this month.") in body if warned else "will not be paid" not in body
-        assert ("before 30 November: unwrapped sessions are not paid this month" in mailoutbox[0].subject) is warned
+        (message,) = mailoutbox
+        assert message.subject == subject
+        if says:
+            assert says in message.body
+            assert says.replace(" Sessions", "</strong> Sessions") in message.alternatives[0][0]
+        else:
+            assert "will not be paid" not in message.body
+
+    def test_the_last_day_warning_takes_its_time_from_the_month_end_schedule(
+            self, mentor, sessions_at, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+        from celery.schedules import crontab
+
+        from mentoring.schedule import PERIODIC_JOBS
+
+        monkeypatch.setitem(PERIODIC_JOBS["month-end"], "schedule", crontab(hour=18, minute=30, day_of_month="28-31"))
+        sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up_reminders_send(now=datetime(2026, 11, 30, 7, 30, tzinfo=LONDON))
+        assert mailoutbox[0].subject == "1 session to wrap up by 18:30 today: unwrapped sessions are not paid this month"
+        assert "Invoices are generated at 18:30 today." in mailoutbox[0].body
 
     def test_no_email_for_a_mentor_with_nothing_to_wrap_up(self, mentor, mailoutbox, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):

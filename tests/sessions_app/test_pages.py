@@ -1,8 +1,10 @@
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +16,7 @@ from sessions_app.services import WrapUp, appointment_finance_complete, appointm
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MentorFactory, UserFactory
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
+LONDON = ZoneInfo("Europe/London")
 
 
 def hours_ago(hours):
@@ -68,12 +71,39 @@ class TestHomepage:
 
     def test_says_how_many_days_until_the_month_end_deadline(self, mentor_client):
         html = mentor_client.get("/").content.decode()
-        deadline = wrap_up_deadline(timezone.localdate())
-        if deadline.is_today:
+        deadline = wrap_up_deadline(timezone.localdate(), now=timezone.now())
+        if deadline.passed:
+            assert "The deadline was 20:00 today" in html
+        elif deadline.is_today:
             assert "Today is the deadline" in html
         else:
             assert f"{deadline.days_left} day" in html
             assert deadline.day.strftime("%-d %B") in html
+
+    @pytest.mark.parametrize("clock, says", [
+        ((11, 28, 9, 0), "Wrap up by Monday 30 November: 2 days left."),
+        ((11, 30, 9, 0), "Today is the deadline: invoices are generated at 20:00 today."),
+        ((11, 30, 20, 5), "The deadline was 20:00 today, when this month's invoices are generated: sessions wrapped up "
+                          "from now on are invoiced and paid next month."),
+    ])
+    def test_the_deadline_gives_the_time_the_month_end_job_runs(self, client, mentor, clock, says):
+        month, day, hour, minute = clock
+        with time_machine.travel(datetime(2026, month, day, hour, minute, tzinfo=LONDON), tick=False):
+            client.force_login(mentor.user)  # a log-in of that day: it lasts 8 hours
+            html = client.get("/").content.decode().replace("&#x27;", "'")
+        deadline = text_of(html.split('class="deadline')[1].split("</p>")[0].split(">", 1)[1])
+        assert deadline == says
+
+    def test_the_deadline_time_follows_the_schedule(self, client, mentor, monkeypatch):
+        from celery.schedules import crontab
+
+        from mentoring.schedule import PERIODIC_JOBS
+
+        monkeypatch.setitem(PERIODIC_JOBS["month-end"], "schedule", crontab(hour=18, minute=30, day_of_month="28-31"))
+        with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=LONDON), tick=False):
+            client.force_login(mentor.user)
+            html = client.get("/").content.decode()
+        assert "Today is the deadline: invoices are generated at 18:30 today." in html
 
     def test_deadline_is_the_last_day_of_the_month(self):
         assert wrap_up_deadline(date(2026, 11, 25)).day == date(2026, 11, 30)
