@@ -6,7 +6,22 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Func, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -363,7 +378,10 @@ def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None, limit: int 
 def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
     start, end = month_bounds(year, month)
     scope = appointments_visible_to(user, mentor_id=mentor_id).between(start, end)
-    counts = dict(scope.order_by().values_list("status").annotate(n=Count("*")))
+    # A session Senior Leadership recorded as Cancelled (it did not take place) counts as cancelled, not completed.
+    tile = Case(When(outcome=ServiceAppointment.Outcome.CANCELLED, then=Value(Status.CANCELLED)),
+                default=F("status"), output_field=CharField())
+    counts = dict(scope.order_by().annotate(tile=tile).values_list("tile").annotate(n=Count("*")))
     by_status = [StatusCount(value, label, counts.get(value, 0)) for value, label in Status.choices]
 
     mentor = None

@@ -226,7 +226,7 @@ class TestDashboard:
         response = mentor_client.get("/dashboard/", {"month": "2026-04"})
         board = response.context["board"]
         assert {row.status: row.count for row in board.by_status} == {
-            "scheduled": 1, "awaiting_finance": 0, "completed": 3, "cancelled": 0}
+            "scheduled": 1, "awaiting_finance": 0, "completed": 2, "cancelled": 1}
         assert board.mentor_month.pay == Decimal("52.50")
         assert board.mentor_month.booked_hours == Decimal("4.25")
         assert board.mentor_month.wrapped_up_hours == Decimal("2.75")
@@ -300,6 +300,18 @@ class TestAppointmentPage:
                           .split('id="history"')[1])
         assert "Completed by Fiona Grant (Finance): Self-funded. Added." in history
         assert "by Finance by" not in history
+
+    def test_a_session_recorded_as_cancelled_needs_no_funding_and_counts_as_cancelled(
+            self, mentor_client, leader, mentor, past_appointment):
+        appointment_wrap_up(appointment_id=past_appointment.pk, acting_user=leader,
+                            answers=WrapUp(outcome="cancelled", session_notes="Mentee was in hospital."))
+        html = mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+        assert "<dt>Funding Type</dt><dd>Not needed (cancelled)</dd>" in html
+        assert "Missing: with Finance" not in html
+        local = timezone.localtime(past_appointment.starts_at)
+        board = mentor_client.get("/dashboard/", {"month": f"{local:%Y-%m}"}).context["board"]
+        counts = {row.label: row.count for row in board.by_status}
+        assert counts["Cancelled"] == 1 and counts["Completed"] == 0 and board.total == 1
 
     def test_senior_leadership_can_act_on_any_mentors_session(self, leader_client, past_appointment):
         assert "Wrap Up Session" in leader_client.get(past_appointment.get_absolute_url()).content.decode()
