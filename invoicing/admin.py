@@ -45,7 +45,13 @@ from invoicing.services import (
     statements_issue,
     ticket_reply,
 )
-from sessions_app.admin import AuditTrailAdmin, MentorAdmin, MentorListFilter, ReadOnlyTabularInline
+from sessions_app.admin import (
+    AuditTrailAdmin,
+    FunderOnlyListFilter,
+    MentorAdmin,
+    MentorListFilter,
+    ReadOnlyTabularInline,
+)
 from sessions_app.models import Mentor, ServiceAppointment
 
 Open = FinanceTicket.Status.OPEN
@@ -222,6 +228,12 @@ class OutcomePolicyForm(forms.ModelForm):
         return cleaned_data
 
 
+class DefaultRuleFunderFilter(FunderOnlyListFilter):
+    """A rule without a funder is the default one."""
+
+    empty_label = "Default (every other funder, and self-funded)"
+
+
 @admin.register(OutcomePolicy)
 class OutcomePolicyAdmin(admin.ModelAdmin):
     """Whether each outcome is billed and whether the mentor is paid: the default, and funders' own rules."""
@@ -230,7 +242,7 @@ class OutcomePolicyAdmin(admin.ModelAdmin):
     list_display = ("applies_to", "outcome", "billed", "paid")
     list_display_links = ("applies_to",)
     list_editable = ("billed", "paid")
-    list_filter = ("outcome", "billed", "paid", ("funder", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("outcome", "billed", "paid", ("funder", DefaultRuleFunderFilter))
     list_select_related = ("funder",)
     ordering = (F("funder__name").asc(nulls_first=True), "outcome")
     fields = ("funder", "outcome", "billed", "paid")
@@ -500,7 +512,7 @@ class InvoiceAdmin(DocumentAdmin):
     list_display = ("number_or_draft", "bill_to_name", "period", "status_label", "net", "vat", "total",
                     "issue_date", "due_date", "pdf_link")
     list_display_links = ("number_or_draft",)
-    list_filter = ("status", PeriodFilter, ("funder", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("status", PeriodFilter, ("funder", FunderOnlyListFilter))
     list_select_related = ("credit_note",)
     search_fields = ("number", "bill_to_name", "lines__reference", "customer_reference",
                      "funding_arrangement__reference")

@@ -1,6 +1,8 @@
 """Every periodic job, in one place. Celery beat runs them (Europe/London); `manage.py run_job <name>` runs
 one by hand. Each is safe to run twice: it does its work once."""
 
+from datetime import time
+
 from celery.schedules import crontab
 
 PERIODIC_JOBS = {
@@ -38,3 +40,10 @@ PERIODIC_JOBS = {
 
 def beat_schedule() -> dict:
     return {name: {"task": job["task"], "schedule": job["schedule"]} for name, job in PERIODIC_JOBS.items()}
+
+
+def time_of_day(name: str) -> time:
+    """When a job that runs at a set time of day runs: `time_of_day("month-end")` is 20:00. What the pages and
+    emails tell people (the wrap-up deadline) comes from here, so it follows the schedule."""
+    schedule = PERIODIC_JOBS[name]["schedule"]
+    return time(min(schedule.hour), min(schedule.minute))

@@ -14,11 +14,12 @@ from sessions_app.models import ServiceAppointment
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 
+# How the subject ends: "SA-000123: your session on 20 November 2026 at 15:00 did not take place".
 WHAT_HAPPENED = {
-    Outcome.ATTENDED: "attended",
-    Outcome.LATE_CANCELLATION: "cancelled at late notice",
-    Outcome.DID_NOT_ATTEND: "not attended",
-    Outcome.CANCELLED: "cancelled",
+    Outcome.ATTENDED: "was attended",
+    Outcome.LATE_CANCELLATION: "was cancelled at late notice",
+    Outcome.DID_NOT_ATTEND: "did not take place",
+    Outcome.CANCELLED: "was cancelled",
 }
 
 
@@ -32,7 +33,7 @@ class RenderedEmail:
 def attendance_email(appointment: ServiceAppointment, *, funder=None) -> RenderedEmail:
     """The email to the mentee, or, given a funder, to the funder's billing contact."""
     cancelled_in_advance = appointment.status == Status.CANCELLED
-    what = "cancelled" if cancelled_in_advance else WHAT_HAPPENED.get(appointment.outcome, "updated")
+    what = "was cancelled" if cancelled_in_advance else WHAT_HAPPENED.get(appointment.outcome, "was updated")
     start = timezone.localtime(appointment.starts_at)
     context = {
         "reference": appointment.reference,
@@ -43,15 +44,18 @@ def attendance_email(appointment: ServiceAppointment, *, funder=None) -> Rendere
         "what": what,
         "cancelled_in_advance": cancelled_in_advance,
         "outcome": appointment.outcome,
-        "reason": appointment.cancellation_reason.label if appointment.cancellation_reason_id else "",
+        # The reason is shared for a cancellation, in advance or at late notice; the internal note never is.
+        "reason": appointment.cancellation_reason.label
+        if appointment.cancellation_reason_id and (cancelled_in_advance or appointment.outcome == Outcome.LATE_CANCELLATION)
+        else "",
         "funder": funder,
         "greeting": (funder.billing_contact_name or funder.name) if funder else appointment.mentee.full_name,
         "site_url": settings.SITE_URL,
     }
     if funder:
-        subject = f"{appointment.reference}: {appointment.mentee.full_name}'s session on {start:%-d %B %Y} was {what}"
+        subject = f"{appointment.reference}: {appointment.mentee.full_name}'s session on {start:%-d %B %Y} {what}"
     else:
-        subject = f"{appointment.reference}: your session on {start:%-d %B %Y} at {start:%H:%M} was {what}"
+        subject = f"{appointment.reference}: your session on {start:%-d %B %Y} at {start:%H:%M} {what}"
     return RenderedEmail(
         subject=subject,
         text=render_to_string("notifications/attendance.txt", context).strip() + "\n",

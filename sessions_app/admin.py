@@ -183,8 +183,10 @@ class MentorAdmin(admin.ModelAdmin):
     search_fields = ("user__full_name", "user__email")
     ordering = ("user__full_name",)
     autocomplete_fields = ("user",)
-    fields = ("user", "hourly_pay_rate", "is_active", "calendar_token")
-    readonly_fields = ("calendar_token",)
+    # The feed address is the mentor's secret (anyone with it sees their sessions): it is shown only to the mentor,
+    # on their calendar page. Finance can only replace it, with the list's action.
+    fields = ("user", "hourly_pay_rate", "is_active", "calendar_feed")
+    readonly_fields = ("calendar_feed",)
     actions = ("regenerate_calendar_token",)
 
     def get_queryset(self, request):
@@ -204,6 +206,12 @@ class MentorAdmin(admin.ModelAdmin):
     @admin.display(description="email", ordering="user__email")
     def email(self, mentor):
         return mentor.user.email
+
+    @admin.display(description="calendar feed")
+    def calendar_feed(self, mentor):
+        return ("Private: only the mentor sees the address, on their calendar page. If it may have been shared, "
+                "choose the mentor in the list and use the action “Give the selected mentors a new calendar feed "
+                "address”: the old address stops working.")
 
     @admin.action(description="Give the selected mentors a new calendar feed address", permissions=["change"])
     def regenerate_calendar_token(self, request, queryset):
@@ -306,12 +314,30 @@ class FunderAdmin(admin.ModelAdmin):
     search_fields = ("name", "billing_contact_name", "billing_email")
 
 
+class _NamedEmptyChoice:
+    """A related-field filter whose empty choice (no funder) says what it means, instead of the admin's "-"."""
+
+    empty_label = "Self-funded"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = self.empty_label
+
+
+class FunderListFilter(_NamedEmptyChoice, admin.RelatedFieldListFilter):
+    """Every funder, and "Self-funded" for what has no funder."""
+
+
+class FunderOnlyListFilter(_NamedEmptyChoice, admin.RelatedOnlyFieldListFilter):
+    """The funders the list has rows for, and "Self-funded" for what has no funder."""
+
+
 @admin.register(FundingArrangement)
 class FundingArrangementAdmin(AuditTrailAdmin):
     list_display = (
         "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until",
     )
-    list_filter = ("kind", "funder")
+    list_filter = ("kind", ("funder", FunderListFilter))
     list_select_related = ("mentee", "funder")
     search_fields = ("mentee__full_name", "funder__name", "reference")
     autocomplete_fields = ("mentee", "funder")

@@ -6,11 +6,27 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Func, IntegerField, Min, OuterRef, Prefetch, Q, Subquery, Window
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from mentoring.schedule import time_of_day
 from sessions_app.models import (
     AppointmentEvent,
     FundingArrangement,
@@ -62,16 +78,21 @@ def appointments_visible_to(user: User, *, mentor_id: int | None = None):
 class Deadline:
     day: date
     days_left: int
+    closes_at: time  # the time of day on `day` when the month-end job makes the invoices and payment statements
+    passed: bool = False  # the deadline was today, and its time has gone by
 
     @property
     def is_today(self) -> bool:
         return self.days_left == 0
 
 
-def wrap_up_deadline(today: date) -> Deadline:
-    """Sessions must be wrapped up before the final day of the month, when invoices are generated."""
+def wrap_up_deadline(today: date, *, now: datetime | None = None) -> Deadline:
+    """Sessions must be wrapped up by the month-end job's time (mentoring/schedule.py) on the month's last day,
+    when invoices and payment statements are generated. Given `now`, says whether that time has passed."""
     last = last_day_of_month(today)
-    return Deadline(day=last, days_left=(last - today).days)
+    closes_at = time_of_day("month-end")
+    passed = now is not None and last == today and timezone.localtime(now).time() >= closes_at
+    return Deadline(day=last, days_left=(last - today).days, closes_at=closes_at, passed=passed)
 
 
 @dataclass
@@ -100,7 +121,7 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
     return Homepage(
         to_wrap_up=SessionRow.read([values[:-1] for values in oldest]),
         to_wrap_up_count=oldest[0][-1] if oldest else 0,
-        deadline=wrap_up_deadline(today),
+        deadline=wrap_up_deadline(today, now=now),
         today=SessionRow.read(visible.between(local_midnight(today), tomorrow).order_by("starts_at", "pk")
                               .values_list(*SessionRow.FIELDS)[:HOMEPAGE_LIST_LIMIT]),
         upcoming=SessionRow.read(visible.filter(starts_at__gte=tomorrow).order_by("starts_at", "pk")
@@ -357,7 +378,10 @@ def mentors_with_sessions_to_wrap_up(*, now: datetime | None = None, limit: int 
 def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = None, now=None) -> Dashboard:
     start, end = month_bounds(year, month)
     scope = appointments_visible_to(user, mentor_id=mentor_id).between(start, end)
-    counts = dict(scope.order_by().values_list("status").annotate(n=Count("*")))
+    # A session Senior Leadership recorded as Cancelled (it did not take place) counts as cancelled, not completed.
+    tile = Case(When(outcome=ServiceAppointment.Outcome.CANCELLED, then=Value(Status.CANCELLED)),
+                default=F("status"), output_field=CharField())
+    counts = dict(scope.order_by().annotate(tile=tile).values_list("tile").annotate(n=Count("*")))
     by_status = [StatusCount(value, label, counts.get(value, 0)) for value, label in Status.choices]
 
     mentor = None

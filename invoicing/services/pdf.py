@@ -23,6 +23,7 @@ from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 
 from invoicing.models import CreditNote, Invoice, OrganisationDetails, PaymentStatement
+from sessions_app.durations import duration_text
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +46,8 @@ def percent(rate: Decimal) -> str:
 
 
 def duration(minutes: int) -> str:
-    hours, rest = divmod(minutes, 60)
-    if not hours:
-        return f"{rest} min"
-    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+    """One format for every line and total, as on the pages: "1 h 00 min", "0 h 45 min"."""
+    return duration_text(minutes)
 
 
 def long_date(day) -> str:

@@ -48,7 +48,9 @@ def wrap_up_reminders_send(*, today: date | None = None, now=None) -> int:
         count = len(appointments)
         subject = f"{count} session{'s' if count != 1 else ''} to wrap up"
         if context["final_days"]:
-            subject += f" before {deadline.day:%-d %B}: unwrapped sessions are not paid this month"
+            by = (f"{deadline.closes_at:%H:%M} today" if deadline.is_today
+                  else f"{deadline.closes_at:%H:%M} on {deadline.day:%-d %B}")
+            subject += f" by {by}: unwrapped sessions are not paid this month"
         queued += outbox_enqueue(
             key=f"wrap-up-reminder:{mentor.pk}:{today.isoformat()}", kind=OutboxEmail.Kind.WRAP_UP_REMINDER,
             to=[mentor.user.email], subject=subject, text_body=text, html_body=html,

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from sessions_app.forms.cancel import CancelReasonForm
 from sessions_app.models import ServiceAppointment
 from sessions_app.services.wrap_up import MAX_MINUTES, MIN_MINUTES, duration_problem, outcomes_for
 
@@ -24,6 +25,14 @@ class OutcomeForm(forms.Form):
             self.fields["outcome"].help_text = (
                 "The session has not started yet, so it can only be recorded as a late-notice cancellation."
             )
+
+
+class LateCancellationForm(CancelReasonForm):
+    """A late-notice cancellation asks what a cancellation in advance asks: the reason from the list (shared in the
+    attendance email) and the internal note (never shared)."""
+
+    title = "Why was the session cancelled?"
+    step_title = "Reason and note"
 
 
 class FundingForm(forms.Form):

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.services import attendance_emails_queue
+from sessions_app.durations import notice_text
 from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment, User
 from sessions_app.services.bulk import close_request_when_settled
 
@@ -38,7 +39,7 @@ def appointment_cancel(
     appointment.save()
     AppointmentEvent.record(
         appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,
-        description=f"{reason.label}; {format(appointment.notice_hours, 'f').rstrip('0').rstrip('.')} hours' notice",
+        description=f"{reason.label}; notice given: {notice_text(appointment.notice_hours)}",
     )
     attendance_emails_queue(appointment=appointment)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment, User
+from sessions_app.models import AppointmentEvent, CancellationReason, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
 Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
@@ -25,6 +25,9 @@ class WrapUp:
     session_notes: str = ""
     actual_minutes: int | None = None
     admin_details: str = ""
+    # A late-notice cancellation's reason (shared in the attendance email) and internal note (never shared).
+    cancellation_reason: CancellationReason | None = None
+    cancellation_note: str = ""
 
     @property
     def needs_funding(self) -> bool:
@@ -57,6 +60,30 @@ def duration_problem(minutes: int | None) -> str | None:
     return None
 
 
+REASON_MISSING = "Choose a cancellation reason from the list."
+NOTE_MISSING = "Add an internal cancellation note (it is not shared in any attendance emails)."
+
+
+def _cancellation_problems(appointment: ServiceAppointment, answers: WrapUp, now) -> dict:
+    """A reason and note belong to a late-notice cancellation only. Recorded before the start (Cancel Session inside
+    the late-notice window) it is a cancellation, so both are required, as `appointment_cancel` requires them."""
+    reason, note = answers.cancellation_reason, answers.cancellation_note.strip()
+    if answers.outcome != Outcome.LATE_CANCELLATION:
+        if reason is not None or note:
+            return {"cancellation_reason": "A cancellation reason and note are only recorded for a late-notice "
+                                           "cancellation."}
+        return {}
+    errors = {}
+    if reason is not None and not reason.is_active:
+        errors["cancellation_reason"] = REASON_MISSING
+    if not appointment.has_started(now):
+        if reason is None:
+            errors["cancellation_reason"] = REASON_MISSING
+        if not note:
+            errors["cancellation_note"] = NOTE_MISSING
+    return errors
+
+
 def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: User, now) -> None:
     errors = {}
     if answers.outcome not in dict(outcomes_for(acting_user)):
@@ -69,6 +96,7 @@ def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: Use
             f"{appointment.reference} has not started yet: until it starts it can only be recorded "
             "as a late-notice cancellation."
         )
+    errors.update(_cancellation_problems(appointment, answers, now))
     if answers.funding_arrangement is not None:
         valid_ids = {option.pk for option in funding_options(appointment)}
         if answers.funding_arrangement.pk not in valid_ids:
@@ -90,6 +118,8 @@ def _validate(appointment: ServiceAppointment, answers: WrapUp, acting_user: Use
 
 def _describe(appointment: ServiceAppointment) -> str:
     parts = [appointment.get_outcome_display()]
+    if appointment.cancellation_reason is not None:
+        parts.append(appointment.cancellation_reason.label)
     if appointment.funding_arrangement is not None:
         parts.append(appointment.funding_arrangement.label)
     elif appointment.outcome != Outcome.CANCELLED:
@@ -122,6 +152,10 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
     appointment.session_notes = answers.session_notes.strip()
     appointment.actual_minutes = answers.actual_minutes
     appointment.admin_details = answers.admin_details.strip()
+    appointment.cancellation_reason = answers.cancellation_reason
+    appointment.cancellation_note = answers.cancellation_note.strip()
+    if answers.outcome == Outcome.LATE_CANCELLATION and not appointment.has_started(now):
+        appointment.notice_hours = appointment.hours_until_start(now)
     appointment.wrapped_up_by = acting_user
     appointment.wrapped_up_at = now
     appointment._history_user = acting_user  # the audit trail's "who" (tasks have no request)

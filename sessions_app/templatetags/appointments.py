@@ -8,7 +8,21 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
+from sessions_app.durations import duration_text, notice_text
+
 register = template.Library()
+
+
+@register.filter
+def duration(minutes):
+    """A session's length: "1 h 00 min", "0 h 55 min"."""
+    return duration_text(minutes)
+
+
+@register.filter
+def notice(hours):
+    """Notice given: "3 days, 3 hours"."""
+    return notice_text(hours)
 
 
 def escape(value) -> str:

@@ -44,7 +44,9 @@ def feed(request, token):
     """The mentor's private iCalendar feed. No log-in: the secret address is the key."""
     if "\x00" in token:  # PostgreSQL refuses NUL in a query: no feed has such an address
         raise Http404("There is no calendar feed at this address.")
-    mentor = get_object_or_404(Mentor.objects.select_related("user"), calendar_token=token, is_active=True)
+    # A mentor switched off, or whose account is (they have left), has no feed: the address stops working.
+    mentor = get_object_or_404(Mentor.objects.select_related("user"), calendar_token=token, is_active=True,
+                               user__is_active=True)
     appointments = selectors.appointments_for_feed(
         mentor, days_back=settings.CALENDAR_FEED_DAYS_BACK, days_ahead=settings.CALENDAR_FEED_DAYS_AHEAD
     )

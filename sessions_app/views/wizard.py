@@ -27,6 +27,13 @@ class AppointmentWizard(LoginRequiredMixin, SessionWizardView):
         messages.error(self.request, str(problem))
         return redirect(self.appointment)
 
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        # Someone acting for the mentor (Senior Leadership, Finance) is told so plainly on every step.
+        mentor_user = self.appointment.mentor.user
+        context["acting_for"] = mentor_user if mentor_user.pk != self.request.user.pk else None
+        return context
+
     def get_prefix(self, request, *args, **kwargs):
         return f"{self.prefix_name}_{kwargs['reference']}"
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from sessions_app.exceptions import AppointmentActionNotAllowed
-from sessions_app.forms.wrap_up import FundingForm, NotesForm, OutcomeForm, ReviewForm
+from sessions_app.forms.wrap_up import FundingForm, LateCancellationForm, NotesForm, OutcomeForm, ReviewForm
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import funding_options
 from sessions_app.services import WrapUp, appointment_wrap_up
@@ -20,10 +20,16 @@ def _needs_funding(wizard) -> bool:
     return data.get("outcome") != Outcome.CANCELLED
 
 
+def _is_late_cancellation(wizard) -> bool:
+    data = wizard.get_cleaned_data_for_step("outcome") or {}
+    return data.get("outcome") == Outcome.LATE_CANCELLATION
+
+
 class WrapUpWizard(AppointmentWizard):
     action, prefix_name, nothing_done = "wrap_up", "wrap_up", "nothing was saved"
-    form_list = [("outcome", OutcomeForm), ("funding", FundingForm), ("notes", NotesForm), ("review", ReviewForm)]
-    condition_dict = {"funding": _needs_funding}
+    form_list = [("outcome", OutcomeForm), ("cancellation", LateCancellationForm), ("funding", FundingForm),
+                 ("notes", NotesForm), ("review", ReviewForm)]
+    condition_dict = {"cancellation": _is_late_cancellation, "funding": _needs_funding}
     template_name = "sessions_app/wrap_up.html"
 
     @cached_property
@@ -66,6 +72,12 @@ class WrapUpWizard(AppointmentWizard):
             return None
         return (self.get_cleaned_data_for_step("funding") or {}).get("funding")
 
+    def _cancellation(self) -> dict:
+        """The late-notice cancellation's reason and internal note; nothing for any other outcome."""
+        if not _is_late_cancellation(self):
+            return {}
+        return self.get_cleaned_data_for_step("cancellation") or {}
+
     def _missing(self) -> list[str]:
         if _needs_funding(self) and self._funding() is None:
             return ["the funding type"]
@@ -82,7 +94,8 @@ class WrapUpWizard(AppointmentWizard):
                 + reverse("appointment-wrap-up", args=[self.appointment.reference])
                 + "%3Fresume%3D1"
             ),
-            step_titles=[(name, self.form_list[name].title) for name in self.get_form_list()],
+            step_titles=[(name, getattr(self.form_list[name], "step_title", self.form_list[name].title))
+                         for name in self.get_form_list()],
         )
         if self.steps.current == "review":
             notes = self.get_cleaned_data_for_step("notes") or {}
@@ -93,6 +106,7 @@ class WrapUpWizard(AppointmentWizard):
                 summary_needs_funding=_needs_funding(self),
                 summary_notes=notes.get("session_notes", ""),
                 summary_minutes=notes.get("actual_minutes"),
+                summary_cancellation=self._cancellation(),
                 missing=self._missing(),
             )
         return context
@@ -100,12 +114,15 @@ class WrapUpWizard(AppointmentWizard):
     # ---- submit ----
     def done(self, form_list, form_dict, **kwargs):
         notes = form_dict["notes"].cleaned_data
+        cancellation = self._cancellation()
         answers = WrapUp(
             outcome=form_dict["outcome"].cleaned_data["outcome"],
             funding_arrangement=self._funding(),
             session_notes=notes.get("session_notes", ""),
             actual_minutes=notes.get("actual_minutes"),
             admin_details=form_dict["review"].cleaned_data["admin_details"],
+            cancellation_reason=cancellation.get("reason"),
+            cancellation_note=cancellation.get("internal_note", ""),
         )
         try:
             appointment = appointment_wrap_up(

@@ -115,9 +115,13 @@ def test_late_notice_cancel_goes_to_the_wrap_up(page, mentor, mentee):
     page.get_by_text("so this is a late-notice cancellation").wait_for()
     assert page.get_by_label("Late-notice cancellation").is_checked()
     page.get_by_role("button", name="Next").click()
+    page.get_by_label("Cancellation reason").select_option(label="Mentee unwell")
+    page.get_by_label("Internal cancellation note").fill("Said so by text; do not tell the funder why.")
+    page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Next").click()
     page.get_by_role("button", name="Submit wrap-up").click()
     page.get_by_text(f"{appointment.reference} is wrapped up.").wait_for()
     appointment.refresh_from_db()
     assert appointment.outcome == "late_cancellation"
+    assert appointment.cancellation_reason.label == "Mentee unwell"

@@ -235,8 +235,15 @@ class TestInvoiceList:
         assert names(period="2026-10") == ["Sam Selfpay", "Student Finance England", "University of Leeds"]
         assert names(period="2026-09") == []
         assert names(funder__id__exact=october.leeds.funder_id) == ["University of Leeds"]
+        assert names(funder__isnull="True") == ["Sam Selfpay"]
         response = finance_client.get(changelist("invoice"))
         assert "October 2026" in response.content.decode()  # the period filter offers the months with invoices
+
+    def test_the_funder_filter_calls_invoices_to_self_funded_mentees_self_funded(self, finance_client, october):
+        response = finance_client.get(changelist("invoice"))
+        (funder_filter,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "funder"]
+        choices = [choice["display"] for choice in funder_filter.choices(response.context["cl"])]
+        assert choices == ["All", "Student Finance England", "University of Leeds", "Self-funded"]
 
     def test_search_by_number_bill_to_sa_reference_or_funder_reference(self, finance_client, october, finance_user):
         sfe = invoice_for("Student Finance England")
@@ -344,6 +351,17 @@ class TestInvoicePage:
         session_url = change_page(october.sessions[0])
         assert f'href="{session_url}">{october.sessions[0].reference}</a>' in html
         assert f'href="{credit_url(issued)}"' in html and "Credit this invoice" in html
+
+    def test_vat_is_written_in_capitals_on_the_lists_and_pages(self, finance_client, finance_user, issued):
+        credit_note = invoice_credit(invoice_id=issued.pk, acting_user=finance_user, reason="Wrong PO.")
+        page = finance_client.get(change_page(issued)).content.decode()
+        assert "VAT rate (%):</label>" in page and "VAT:</label>" in page
+        for html in (page, finance_client.get(changelist("invoice")).content.decode(),
+                     finance_client.get(changelist("creditnote")).content.decode(),
+                     finance_client.get(change_page(credit_note)).content.decode()):
+            assert not re.search(r"\bVat\b", html)
+        assert re.search(r'class="sortable column-vat">.*?>VAT</a>', finance_client.get(changelist("invoice"))
+                         .content.decode(), re.S)
 
     def test_posting_changes_to_an_issued_invoice_changes_nothing(self, finance_client, issued):
         before = Invoice.objects.filter(pk=issued.pk).values().get()
@@ -622,6 +640,14 @@ class TestPolicy:
         assert "Default (every other funder, and self-funded)" in html
         assert "Billed" in html and "Mentor paid" in html
         assert 'name="form-0-billed"' in html and 'name="form-0-paid"' in html  # editable in the list
+
+    def test_the_funder_filter_calls_the_rules_without_a_funder_the_default(self, finance_client, db):
+        OutcomePolicy.objects.create(funder=Funder.objects.create(name="University of Leeds"), outcome="attended",
+                                     billed=True, paid=True)
+        response = finance_client.get(changelist("outcomepolicy"))
+        (funder_filter,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "funder"]
+        choices = [choice["display"] for choice in funder_filter.choices(response.context["cl"])]
+        assert choices == ["All", "University of Leeds", "Default (every other funder, and self-funded)"]
 
     def test_finance_changes_whether_an_outcome_is_billed_from_the_list(self, finance_client, db):
         # The list's forms, in the list's order: each as shown, but "Did not attend" no longer billed.

@@ -173,10 +173,10 @@ def test_an_issued_invoice_has_everything_a_uk_vat_invoice_needs(issued):
     assert shows(text, "DL1 9HJ")
 
     assert shows(text, "Date", "Session", "Mentee", "Description", "Duration", "Rate", "VAT", "Net")
-    assert shows(text, "3 Mar 2026", "SA-000001", "Mo Mentee", "Mentoring session", "1 h", "£55.00/h", "20%", "£55.00")
+    assert shows(text, "3 Mar 2026", "SA-000001", "Mo Mentee", "Mentoring session", "1 h 00 min", "£55.00/h", "20%", "£55.00")
     assert shows(text, "10 Mar 2026", "SA-000002", "Mo Mentee", "Mentoring session", "1 h 30 min", "£55.00/h", "20%",
                  "£82.50")
-    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Mentoring session", "45 min", "£55.00/h", "20%",
+    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Mentoring session", "0 h 45 min", "£55.00/h", "20%",
                  "£41.25")
     assert shows(text, "Late-notice cancellation")
 
@@ -221,9 +221,9 @@ def test_a_late_session_from_an_earlier_month_widens_the_time_of_supply_and_is_m
     invoice.refresh_from_db()
     text = pdf_text(invoice.pdf.path)
     assert shows(text, "Time of supply: 20 February – 31 March 2026")
-    assert shows(text, "20 Feb 2026 *", "SA-000001", "Rae Student", "Mentoring session", "1 h", "£60.00/h", "20%",
+    assert shows(text, "20 Feb 2026 *", "SA-000001", "Rae Student", "Mentoring session", "1 h 00 min", "£60.00/h", "20%",
                  "£60.00")
-    assert shows(text, "5 Mar 2026", "SA-000002", "Rae Student", "Mentoring session", "30 min", "£60.00/h", "20%",
+    assert shows(text, "5 Mar 2026", "SA-000002", "Rae Student", "Mentoring session", "0 h 30 min", "£60.00/h", "20%",
                  "£30.00")
     assert "* A session from an earlier month, wrapped up after that month's invoice was issued." in words(
         invoice.pdf.path)
@@ -322,7 +322,9 @@ def test_documents_fetch_nothing_from_the_network(org):
 def test_money_and_durations_read_as_people_write_them():
     assert pdf_service.money(Decimal("1234.5")) == "£1,234.50"
     assert pdf_service.money(Decimal("-12.00")) == "-£12.00"
-    assert [pdf_service.duration(m) for m in (45, 60, 90, 125)] == ["45 min", "1 h", "1 h 30 min", "2 h 05 min"]
+    # One format for every duration, so that a column of them reads alike (not "1 h" above "45 min").
+    assert [pdf_service.duration(m) for m in (45, 60, 90, 125)] == ["0 h 45 min", "1 h 00 min", "1 h 30 min",
+                                                                    "2 h 05 min"]
     assert [pdf_service.percent(Decimal(r)) for r in ("20.00", "17.50", "0.00")] == ["20%", "17.5%", "0%"]
 
 
@@ -342,10 +344,10 @@ def test_the_payment_statement_lists_each_session_who_wrapped_it_up_and_says_it_
     assert SELF_BILLING in words(statement.pdf.path)
 
     assert shows(text, "Date", "Session", "Mentee", "Outcome", "Duration", "Rate", "Amount", "Wrapped up by")
-    assert shows(text, "3 Mar 2026", "SA-000001", "Mo Mentee", "Attended", "1 h", "£30.00/h", "£30.00", "Ann Mentor")
+    assert shows(text, "3 Mar 2026", "SA-000001", "Mo Mentee", "Attended", "1 h 00 min", "£30.00/h", "£30.00", "Ann Mentor")
     assert shows(text, "10 Mar 2026", "SA-000002", "Mo Mentee", "Attended", "1 h 30 min", "£30.00/h", "£45.00",
                  "Ann Mentor")
-    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Late-notice", "45 min", "£30.00/h", "£22.50",
+    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Late-notice", "0 h 45 min", "£30.00/h", "£22.50",
                  "Lee Leader")
     assert shows(text, "cancellation", "on behalf of Ann")
     assert shows(text, "Sessions", "3")
@@ -371,7 +373,7 @@ def test_the_credit_note_names_the_invoice_it_credits_why_and_the_amounts(issued
     assert shows(text, "Accounts Payable", "Dated 31 March 2026, for £214.50")
     flat = words(credit_note.pdf.path)
     assert "REASON FOR CREDIT The session on 17 March was charged at the wrong rate." in flat
-    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Mentoring session", "45 min", "£55.00/h", "20%",
+    assert shows(text, "17 Mar 2026", "SA-000003", "Mo Mentee", "Mentoring session", "0 h 45 min", "£55.00/h", "20%",
                  "£41.25")
     assert shows(text, "Net credited", "£178.75")
     assert shows(text, "VAT at 20% credited", "£35.75")

@@ -41,13 +41,14 @@ def wrap_up(appointment, user, **answers):
 
 
 class TestAttendanceEmails:
-    @pytest.mark.parametrize("outcome, says", [
-        ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00."),
-        ("late_cancellation", "was cancelled at late notice"),
-        ("did_not_attend", "it was recorded that you did not attend"),
+    @pytest.mark.parametrize("outcome, says, subject_ends", [
+        ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00.",
+         "was attended"),
+        ("late_cancellation", "was cancelled at late notice", "was cancelled at late notice"),
+        ("did_not_attend", "it was recorded that you did not attend", "did not take place"),
     ])
     def test_wrap_up_emails_the_mentee_what_happened(self, mentor, mentee, started, mailoutbox,
-                                                     django_capture_on_commit_callbacks, outcome, says):
+                                                     django_capture_on_commit_callbacks, outcome, says, subject_ends):
         funding = FundingArrangementFactory(mentee=mentee)
         with django_capture_on_commit_callbacks(execute=True):
             wrap_up(started, mentor.user, outcome=outcome, funding_arrangement=funding, session_notes=NOTES,
@@ -55,7 +56,7 @@ class TestAttendanceEmails:
         to_mentee = [m for m in mailoutbox if m.to == [mentee.email]]
         assert len(to_mentee) == 1
         message = to_mentee[0]
-        assert message.subject.startswith(f"{started.reference}: your session on 20 November 2026 at 15:00 was ")
+        assert message.subject == f"{started.reference}: your session on 20 November 2026 at 15:00 {subject_ends}"
         assert says in message.body
         assert f"Session reference: {started.reference}" in message.body
         html = message.alternatives[0][0]
@@ -90,6 +91,16 @@ class TestAttendanceEmails:
         assert len(to_funder) == 1
         assert to_funder[0].subject == f"{started.reference}: Mo Mentee's session on 20 November 2026 was attended"
         assert "Dear Pat Payer" in to_funder[0].body and NOTES not in everything_in(to_funder[0])
+
+    def test_a_missed_session_is_one_that_did_not_take_place_not_one_that_was_not_attended(
+            self, mentor, mentee, started, mailoutbox, django_capture_on_commit_callbacks):
+        funding = FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=True,
+                                            funder__billing_email="pat@uni.example")
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up(started, mentor.user, outcome="did_not_attend", funding_arrangement=funding)
+        subjects = sorted(m.subject for m in mailoutbox)
+        assert subjects == [f"{started.reference}: Mo Mentee's session on 20 November 2026 did not take place",
+                            f"{started.reference}: your session on 20 November 2026 at 15:00 did not take place"]
 
     def test_funder_that_does_not_ask_gets_nothing(self, mentor, mentee, started, mailoutbox,
                                                    django_capture_on_commit_callbacks):
@@ -149,16 +160,39 @@ class TestReminders:
             assert wrap_up_reminders_send(now=now) == 0
         assert len(mailoutbox) == 1
 
-    @pytest.mark.parametrize("day, warned", [(27, False), (28, True), (30, True)])
-    def test_last_three_days_warn_about_pay_and_invoices(self, mentor, sessions_at, mailoutbox, day, warned,
+    @pytest.mark.parametrize("day, subject, says", [
+        (27, "1 session to wrap up", None),
+        (28, "1 session to wrap up by 20:00 on 30 November: unwrapped sessions are not paid this month",
+         "Invoices are generated at 20:00 on Monday 30 November, the last day of the month. Sessions not wrapped up "
+         "by then will not be paid this month."),
+        (30, "1 session to wrap up by 20:00 today: unwrapped sessions are not paid this month",
+         "Invoices are generated at 20:00 today. Sessions not wrapped up by then will not be paid this month."),
+    ])
+    def test_last_three_days_warn_about_pay_and_invoices(self, mentor, sessions_at, mailoutbox, day, subject, says,
                                                          django_capture_on_commit_callbacks):
         sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
         with django_capture_on_commit_callbacks(execute=True):
             wrap_up_reminders_send(now=datetime(2026, 11, day, 7, 30, tzinfo=LONDON))
-        body = mailoutbox[0].body
-        assert ("Invoices are generated at the end of the month. Sessions not wrapped up by Monday 30 November "
-                "will not be paid this month.") in body if warned else "will not be paid" not in body
-        assert ("before 30 November: unwrapped sessions are not paid this month" in mailoutbox[0].subject) is warned
+        (message,) = mailoutbox
+        assert message.subject == subject
+        if says:
+            assert says in message.body
+            assert says.replace(" Sessions", "</strong> Sessions") in message.alternatives[0][0]
+        else:
+            assert "will not be paid" not in message.body
+
+    def test_the_last_day_warning_takes_its_time_from_the_month_end_schedule(
+            self, mentor, sessions_at, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+        from celery.schedules import crontab
+
+        from mentoring.schedule import PERIODIC_JOBS
+
+        monkeypatch.setitem(PERIODIC_JOBS["month-end"], "schedule", crontab(hour=18, minute=30, day_of_month="28-31"))
+        sessions_at(datetime(2026, 11, 6, 10, 0, tzinfo=LONDON))
+        with django_capture_on_commit_callbacks(execute=True):
+            wrap_up_reminders_send(now=datetime(2026, 11, 30, 7, 30, tzinfo=LONDON))
+        assert mailoutbox[0].subject == "1 session to wrap up by 18:30 today: unwrapped sessions are not paid this month"
+        assert "Invoices are generated at 18:30 today." in mailoutbox[0].body
 
     def test_no_email_for_a_mentor_with_nothing_to_wrap_up(self, mentor, mailoutbox, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):

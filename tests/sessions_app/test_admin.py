@@ -346,11 +346,27 @@ class TestMenteeFunding:
         assert "Funded by Funder" in html and "Self-funded" in html
 
 
+    def test_the_funder_filter_calls_arrangements_without_a_funder_self_funded(self, finance_client, mentee):
+        funded = FundingArrangementFactory(mentee=mentee, funder__name="Student Finance England")
+        self_funded = FundingArrangementFactory(mentee=mentee, self_funded=True)
+        response = finance_client.get(changelist("fundingarrangement"))
+        (funder_filter,) = [spec for spec in response.context["cl"].filter_specs if spec.title == "funder"]
+        choices = [choice["display"] for choice in funder_filter.choices(response.context["cl"])]
+        assert choices == ["All", "Student Finance England", "Self-funded"]
+        chosen = finance_client.get(changelist("fundingarrangement"), {"funder__isnull": "True"})
+        assert list(chosen.context["cl"].result_list) == [self_funded] and funded not in chosen.context["cl"].result_list
+
+
 class TestMentorsAndUsers:
-    def test_calendar_token_is_shown_but_not_editable(self, finance_client, mentor):
+    def test_finance_never_sees_a_mentors_calendar_feed_address(self, finance_client, mentor):
+        for page in (change_page(mentor), changelist("mentor")):
+            html = finance_client.get(page).content.decode()
+            assert mentor.calendar_token not in html
+            assert 'name="calendar_token"' not in html
         html = finance_client.get(change_page(mentor)).content.decode()
-        assert mentor.calendar_token in html
-        assert 'name="calendar_token"' not in html
+        assert "Private: only the mentor sees the address, on their calendar page." in html
+        assert "Give the selected mentors a new calendar feed address" in finance_client.get(
+            changelist("mentor")).content.decode()
 
     def test_staff_give_a_mentor_a_new_calendar_address(self, staff_client, mentor, other_mentor):
         old_token, other_token = mentor.calendar_token, other_mentor.calendar_token

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from icalendar import Calendar
 
-from sessions_app.models import ServiceAppointment
+from sessions_app.models import Mentor, ServiceAppointment, User
 from tests.factories import AppointmentFactory
 
 
@@ -31,6 +31,17 @@ def test_feed_never_shows_another_mentors_sessions(client, mentor, other_mentor)
 
 def test_unknown_token_is_not_found(client, mentor):
     assert client.get("/calendar/feed/not-a-real-token.ics").status_code == 404
+
+
+def test_feed_stops_once_the_mentor_is_switched_off(client, mentor, future_appointment):
+    Mentor.objects.filter(pk=mentor.pk).update(is_active=False)
+    assert client.get(feed_url(mentor)).status_code == 404
+
+
+def test_feed_stops_once_the_mentors_user_account_is_switched_off(client, mentor, future_appointment):
+    assert client.get(feed_url(mentor)).status_code == 200
+    User.objects.filter(pk=mentor.user_id).update(is_active=False)
+    assert client.get(feed_url(mentor)).status_code == 404
 
 
 def test_cancelled_session_is_marked_cancelled(client, mentor, future_appointment):

@@ -10,7 +10,8 @@ from django.utils import timezone
 from sessions_app.exceptions import AppointmentAlreadyCancelled, LateNoticeCancellation
 from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment
 from sessions_app.services import appointment_cancel
-from tests.factories import AppointmentFactory
+from tests.factories import AppointmentFactory, FundingArrangementFactory
+from tests.sessions_app.wizard import WrapUpDriver
 
 LONDON = ZoneInfo("Europe/London")
 Status = ServiceAppointment.Status
@@ -88,7 +89,7 @@ def test_confirming_cancels_and_records_who_when_and_notice(mentor_client, mento
     assert future_appointment.cancelled_by == mentor.user
     assert Decimal("71.9") <= future_appointment.notice_hours <= Decimal("72.0")
     event = future_appointment.events.get(kind=AppointmentEvent.Kind.CANCELLED)
-    assert event.actor == mentor.user and event.description.startswith("Mentee unwell; ")
+    assert event.actor == mentor.user and event.description.startswith("Mentee unwell; notice given: ")
     page = mentor_client.get(response.url).content.decode()
     assert f"{future_appointment.reference} is cancelled." in page
     assert "Wrap Up Session" not in page and "Cancel Session" not in page
@@ -195,6 +196,66 @@ class TestLateNotice:
         appointment = self.book(mentor, mentee, timezone.now() + timedelta(hours=30))
         assert appointment.is_late_notice()
 
+    def test_late_notice_cancellation_asks_for_the_reason_and_the_internal_note(self, mentor_client, mentor, mentee):
+        appointment = self.book(mentor, mentee, timezone.now() + timedelta(hours=5))
+        wrap_up_url = mentor_client.get(reverse("appointment-cancel", args=[appointment.reference])).url
+        wizard = WrapUpDriver(mentor_client, appointment)
+        mentor_client.get(wrap_up_url)
+        response = wizard.post("outcome", outcome="late_cancellation")
+        assert wizard.current_step(response) == "cancellation"
+        html = response.content.decode()
+        assert "Why was the session cancelled?" in html
+        assert "This will be shared in any attendance emails." in html
+        assert "This will not be shared in any attendance emails." in html
+        errors = wizard.post("cancellation", reason="", internal_note="  ").context["form"].errors
+        assert errors == {
+            "reason": ["Choose a cancellation reason from the list."],
+            "internal_note": ["Add an internal cancellation note (it is not shared in any attendance emails)."],
+        }
+
+    def test_late_notice_cancellation_keeps_the_reason_and_note_and_emails_only_the_reason(
+            self, mentor_client, mentor, mentee, reason, mailoutbox, django_capture_on_commit_callbacks):
+        FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=True,
+                                  funder__billing_email="pat@uni.example")
+        start = timezone.now().replace(microsecond=0) + timedelta(hours=5)
+        appointment = self.book(mentor, mentee, start)
+        wizard = WrapUpDriver(mentor_client, appointment)
+        wizard.start(outcome="late_cancellation")
+        wizard.post("outcome", outcome="late_cancellation")
+        response = wizard.post("cancellation", reason=reason.pk, internal_note=NOTE)
+        response = wizard.post("funding", funding=response.context["form"].initial["funding"])
+        response = wizard.post("notes", session_notes="")
+        review = response.content.decode().replace("&#x27;", "'")
+        assert "Mentee unwell" in review and NOTE in review
+        with django_capture_on_commit_callbacks(execute=True):
+            response = wizard.post("review", admin_details="")
+        assert response.status_code == 302
+        appointment.refresh_from_db()
+        assert (appointment.status, appointment.outcome) == (Status.COMPLETED, "late_cancellation")
+        assert appointment.cancellation_reason == reason and appointment.cancellation_note == NOTE
+        assert Decimal("4.9") <= appointment.notice_hours <= Decimal("5.0")
+        page = mentor_client.get(appointment.get_absolute_url()).content.decode().replace("&#x27;", "'")
+        assert "Mentee unwell" in page and NOTE in page
+        assert {tuple(m.to) for m in mailoutbox} == {(mentee.email,), ("pat@uni.example",)}
+        for message in mailoutbox:
+            assert "Reason: Mentee unwell" in message.body
+            html = message.alternatives[0][0]
+            assert "<strong>Reason:</strong> Mentee unwell" in html
+            assert NOTE not in message.subject and NOTE not in message.body and NOTE not in html
+
+    def test_the_service_needs_a_reason_and_note_for_a_late_notice_cancellation_before_the_start(
+            self, mentor, mentee, reason):
+        from sessions_app.services import WrapUp, appointment_wrap_up
+
+        appointment = self.book(mentor, mentee, timezone.now() + timedelta(hours=5))
+        with pytest.raises(ValidationError) as error:
+            appointment_wrap_up(appointment_id=appointment.pk, acting_user=mentor.user,
+                                answers=WrapUp(outcome="late_cancellation", admin_details="no funding"))
+        assert error.value.message_dict == {
+            "cancellation_reason": ["Choose a cancellation reason from the list."],
+            "cancellation_note": ["Add an internal cancellation note (it is not shared in any attendance emails)."],
+        }
+
     def test_service_refuses_a_late_cancellation(self, mentor, mentee, reason):
         appointment = self.book(mentor, mentee, timezone.now() + timedelta(hours=2))
         with pytest.raises(LateNoticeCancellation):
@@ -230,3 +291,32 @@ def test_cancel_flow_sends_no_email_containing_the_note(mentor_client, future_ap
     for message in mailoutbox:
         assert NOTE not in message.subject and NOTE not in message.body
         assert all(NOTE not in str(content) for content, _ in getattr(message, "alternatives", []))
+
+
+def test_someone_acting_for_the_mentor_is_told_whom_they_cancel_for(leader_client, mentee, reason):
+    from tests.factories import MentorFactory
+
+    amelia = MentorFactory(user__full_name="Amelia Hart")
+    appointment = AppointmentFactory(mentor=amelia, mentee=mentee)
+    wizard = CancelDriver(leader_client, appointment)
+    said = "You are cancelling for Amelia Hart. It will be recorded as done by you on their behalf."
+    assert said in leader_client.get(wizard.url).content.decode()
+    assert said in wizard.post("reason", reason=reason.pk, internal_note=NOTE).content.decode()
+
+
+def test_the_mentor_cancelling_their_own_session_is_not_told_they_act_for_anyone(mentor_client, future_appointment):
+    html = mentor_client.get(reverse("appointment-cancel", args=[future_appointment.reference])).content.decode()
+    assert "You are cancelling for" not in html
+
+
+def test_the_notice_given_is_said_in_days_and_hours(mentor_client, mentor, mentee, reason):
+    start = datetime(2026, 11, 20, 15, 0, tzinfo=LONDON)
+    appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    appointment_cancel(appointment_id=appointment.pk, acting_user=mentor.user, reason=reason, internal_note=NOTE,
+                       now=start - timedelta(hours=74, minutes=48))
+    appointment.refresh_from_db()
+    assert appointment.notice_hours == Decimal("74.8")
+    html = mentor_client.get(appointment.get_absolute_url()).content.decode()
+    assert "<dt>Notice given</dt><dd>3 days, 3 hours</dd>" in html
+    assert "74.8" not in html
+    assert "Mentee unwell; notice given: 3 days, 3 hours" in html

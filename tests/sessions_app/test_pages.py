@@ -1,17 +1,22 @@
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from sessions_app import roles
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import wrap_up_deadline
-from tests.factories import AppointmentFactory, MentorFactory
+from sessions_app.services import WrapUp, appointment_finance_complete, appointment_wrap_up
+from tests.factories import AppointmentFactory, FundingArrangementFactory, MentorFactory, UserFactory
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
+LONDON = ZoneInfo("Europe/London")
 
 
 def hours_ago(hours):
@@ -23,6 +28,11 @@ def completed(mentor, start, minutes=60, outcome=Outcome.ATTENDED, **extra):
         mentor=mentor, starts_at=start, ends_at=start + timedelta(minutes=minutes), status=Status.COMPLETED,
         outcome=outcome, wrapped_up_at=start + timedelta(hours=2), wrapped_up_by=mentor.user, **extra,
     )
+
+
+def text_of(html):
+    """What a person reads: the tags taken out, the spaces between words made one."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
 
 
 def sa_links(html):
@@ -61,12 +71,39 @@ class TestHomepage:
 
     def test_says_how_many_days_until_the_month_end_deadline(self, mentor_client):
         html = mentor_client.get("/").content.decode()
-        deadline = wrap_up_deadline(timezone.localdate())
-        if deadline.is_today:
+        deadline = wrap_up_deadline(timezone.localdate(), now=timezone.now())
+        if deadline.passed:
+            assert "The deadline was 20:00 today" in html
+        elif deadline.is_today:
             assert "Today is the deadline" in html
         else:
             assert f"{deadline.days_left} day" in html
             assert deadline.day.strftime("%-d %B") in html
+
+    @pytest.mark.parametrize("clock, says", [
+        ((11, 28, 9, 0), "Wrap up by Monday 30 November: 2 days left."),
+        ((11, 30, 9, 0), "Today is the deadline: invoices are generated at 20:00 today."),
+        ((11, 30, 20, 5), "The deadline was 20:00 today, when this month's invoices are generated: sessions wrapped up "
+                          "from now on are invoiced and paid next month."),
+    ])
+    def test_the_deadline_gives_the_time_the_month_end_job_runs(self, client, mentor, clock, says):
+        month, day, hour, minute = clock
+        with time_machine.travel(datetime(2026, month, day, hour, minute, tzinfo=LONDON), tick=False):
+            client.force_login(mentor.user)  # a log-in of that day: it lasts 8 hours
+            html = client.get("/").content.decode().replace("&#x27;", "'")
+        deadline = text_of(html.split('class="deadline')[1].split("</p>")[0].split(">", 1)[1])
+        assert deadline == says
+
+    def test_the_deadline_time_follows_the_schedule(self, client, mentor, monkeypatch):
+        from celery.schedules import crontab
+
+        from mentoring.schedule import PERIODIC_JOBS
+
+        monkeypatch.setitem(PERIODIC_JOBS["month-end"], "schedule", crontab(hour=18, minute=30, day_of_month="28-31"))
+        with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=LONDON), tick=False):
+            client.force_login(mentor.user)
+            html = client.get("/").content.decode()
+        assert "Today is the deadline: invoices are generated at 18:30 today." in html
 
     def test_deadline_is_the_last_day_of_the_month(self):
         assert wrap_up_deadline(date(2026, 11, 25)).day == date(2026, 11, 30)
@@ -189,13 +226,23 @@ class TestDashboard:
         response = mentor_client.get("/dashboard/", {"month": "2026-04"})
         board = response.context["board"]
         assert {row.status: row.count for row in board.by_status} == {
-            "scheduled": 1, "awaiting_finance": 0, "completed": 3, "cancelled": 0}
+            "scheduled": 1, "awaiting_finance": 0, "completed": 2, "cancelled": 1}
         assert board.mentor_month.pay == Decimal("52.50")
         assert board.mentor_month.booked_hours == Decimal("4.25")
         assert board.mentor_month.wrapped_up_hours == Decimal("2.75")
         html = response.content.decode()
         assert "£52.50" in html and "April 2026" in html
         assert len(sa_links(html)) == 4
+
+    def test_the_sessions_table_gives_each_duration_under_a_duration_heading(self, mentor_client, mentor):
+        first = timezone.make_aware(timezone.datetime(2026, 4, 6, 10, 0))
+        completed(mentor, first, minutes=60)
+        completed(mentor, first + timedelta(days=1), minutes=55)
+        html = mentor_client.get("/dashboard/", {"month": "2026-04"}).content.decode()
+        table = html.split('id="pay"')[1].split("</table>")[0]
+        headings = [text_of(cell) for cell in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', table)]
+        assert headings == ["Session", "Date", "Mentee", "Status", "Duration", "Pay"]
+        assert re.findall(r'<td data-label="Duration"[^>]*>(.*?)</td>', table) == ["1 h 00 min", "0 h 55 min"]
 
     def test_bad_month_falls_back_to_this_month_with_a_message(self, mentor_client):
         response = mentor_client.get("/dashboard/", {"month": "2026-13"})
@@ -241,6 +288,30 @@ class TestAppointmentPage:
         ServiceAppointment.objects.filter(pk=appointment.pk).update(wrapped_up_by=leader)
         html = mentor_client.get(appointment.get_absolute_url()).content.decode()
         assert "Lee Leader on behalf of Ann Mentor" in html
+
+    def test_history_says_who_in_finance_completed_the_wrap_up(self, mentor_client, mentor, mentee, past_appointment):
+        fiona = UserFactory(full_name="Fiona Grant", roles=[roles.FINANCE])
+        appointment_wrap_up(appointment_id=past_appointment.pk, acting_user=mentor.user,
+                            answers=WrapUp(outcome="did_not_attend", admin_details="No funding on file."))
+        arrangement = FundingArrangementFactory(mentee=mentee, self_funded=True)
+        appointment_finance_complete(appointment_id=past_appointment.pk, acting_user=fiona,
+                                     funding_arrangement=arrangement, reply="Added.")
+        history = text_of(mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+                          .split('id="history"')[1])
+        assert "Completed by Fiona Grant (Finance): Self-funded. Added." in history
+        assert "by Finance by" not in history
+
+    def test_a_session_recorded_as_cancelled_needs_no_funding_and_counts_as_cancelled(
+            self, mentor_client, leader, mentor, past_appointment):
+        appointment_wrap_up(appointment_id=past_appointment.pk, acting_user=leader,
+                            answers=WrapUp(outcome="cancelled", session_notes="Mentee was in hospital."))
+        html = mentor_client.get(past_appointment.get_absolute_url()).content.decode()
+        assert "<dt>Funding Type</dt><dd>Not needed (cancelled)</dd>" in html
+        assert "Missing: with Finance" not in html
+        local = timezone.localtime(past_appointment.starts_at)
+        board = mentor_client.get("/dashboard/", {"month": f"{local:%Y-%m}"}).context["board"]
+        counts = {row.label: row.count for row in board.by_status}
+        assert counts["Cancelled"] == 1 and counts["Completed"] == 0 and board.total == 1
 
     def test_senior_leadership_can_act_on_any_mentors_session(self, leader_client, past_appointment):
         assert "Wrap Up Session" in leader_client.get(past_appointment.get_absolute_url()).content.decode()

@@ -293,3 +293,33 @@ def test_each_step_costs_the_same_queries_however_much_history_there_is(mentor_c
         FundingArrangementFactory(mentee=mentee, valid_from=date(2019, 1, 1), valid_until=date(2019, 12, 31))
     many = queries_per_step()
     assert few == many and max(many) <= 10
+
+
+def test_someone_acting_for_the_mentor_is_told_whom_they_wrap_up_for(leader_client, mentee):
+    from tests.factories import MentorFactory
+
+    amelia = MentorFactory(user__full_name="Amelia Hart")
+    start = timezone.now().replace(microsecond=0) - timedelta(hours=3)
+    appointment = AppointmentFactory(mentor=amelia, mentee=mentee, starts_at=start, ends_at=start + timedelta(hours=1))
+    wizard = WrapUpDriver(leader_client, appointment)
+    said = "You are wrapping up for Amelia Hart. It will be recorded as done by you on their behalf."
+    assert said in wizard.start().content.decode()
+    assert said in wizard.post("outcome", outcome="attended").content.decode()
+
+
+def test_the_mentor_wrapping_up_their_own_session_is_not_told_they_act_for_anyone(mentor_client, past_appointment):
+    assert "You are wrapping up for" not in WrapUpDriver(mentor_client, past_appointment).start().content.decode()
+
+
+@pytest.mark.parametrize("client_fixture, sees_rates", [
+    ("mentor_client", False), ("leader_client", False), ("finance_client", True)])
+def test_only_finance_sees_a_funders_charge_rate_and_authorised_hours_in_the_funding_step(
+        request, client_fixture, sees_rates, past_appointment, mentee):
+    FundingArrangementFactory(mentee=mentee, funder__name="Student Finance England", reference="SFE-42",
+                              hourly_rate="57.50", hours_allowance="12.00")
+    wizard = WrapUpDriver(request.getfixturevalue(client_fixture), past_appointment)
+    wizard.start()
+    html = wizard.post("outcome", outcome="attended").content.decode()
+    assert "Student Finance England" in html and "ref. SFE-42" in html
+    assert ("£57.50 an hour" in html) is sees_rates
+    assert ("12.00 hours authorised" in html) is sees_rates

@@ -26,10 +26,15 @@ class WrapUpDriver:
         return response.context["wizard"]["steps"].current
 
     def run(self, outcome="attended", funding=None, notes="Worked on essay planning.", minutes=None,
-            admin_details=""):
-        """Answer every step; returns the final response (not followed)."""
+            admin_details="", reason=None, internal_note="Told me by text; a family matter."):
+        """Answer every step; returns the final response (not followed). A late-notice cancellation is given
+        `reason` (a CancellationReason's pk; by default the first on the list) and `internal_note`."""
         self.start()
         response = self.post("outcome", outcome=outcome)
+        if self.current_step(response) == "cancellation":
+            if reason is None:
+                reason = response.context["form"].fields["reason"].queryset.first().pk
+            response = self.post("cancellation", reason=reason, internal_note=internal_note)
         if self.current_step(response) == "funding":
             response = self.post("funding", funding=funding)
         assert self.current_step(response) == "notes", response.context["form"].errors
