@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('invoicing', '0007_finance_history_permissions'),
+        ('invoicing', '0008_pdf_folder_by_issue_year'),
     ]
 
     operations = [
