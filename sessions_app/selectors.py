@@ -83,7 +83,7 @@ class Homepage:
     upcoming: list
     # A mentor's requests to Senior Leadership (open, or done in the last RECENT_DAYS days): RequestSummary rows.
     wrap_up_requests: list = field(default_factory=list)
-    # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised.
+    # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised or tickets about their sessions.
     finance_replies: list = field(default_factory=list)
 
 
@@ -428,13 +428,15 @@ def funding_options(appointment: ServiceAppointment) -> list[FundingArrangement]
 # ---- Finance's replies on the homepage ----
 
 def finance_replies_for(user: User, *, now: datetime | None = None, days: int = RECENT_DAYS) -> list:
-    """Tickets the user raised that Finance answered in the last `days` days, newest first. One query."""
+    """Tickets the user raised, or someone raised about the user's sessions, that Finance answered in the last `days`
+    days, newest first. One query."""
     from invoicing.models import FinanceTicket
 
     now = now or timezone.now()
     return list(
-        FinanceTicket.objects.filter(raised_by=user, replied_at__isnull=False, replied_at__gte=now - timedelta(days=days))
-        .select_related("appointment", "replied_by")
+        FinanceTicket.objects.filter(Q(raised_by=user) | Q(appointment__mentor__user=user), replied_at__isnull=False,
+                                     replied_at__gte=now - timedelta(days=days))
+        .select_related("appointment", "replied_by", "raised_by")
         .order_by("-replied_at", "-pk")[:FINANCE_REPLIES_LIMIT]
     )
 

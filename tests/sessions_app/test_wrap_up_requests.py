@@ -185,6 +185,16 @@ class TestFinanceReplies:
         ticket_raise(raised_by=mentor.user, subject="Pending", message="?")
         assert "Replies from Finance" not in mentor_client.get("/").content.decode()
 
+    def test_homepage_shows_replies_to_tickets_others_raised_about_my_sessions(
+        self, mentor_client, mentor, leader, finance_user, past_appointment
+    ):
+        ticket = ticket_raise(raised_by=leader, appointment=past_appointment, subject="Which funding applies?",
+                              message="Two arrangements.")
+        ticket_reply(ticket_id=ticket.pk, acting_user=finance_user, reply="Use the university's PO-77.")
+        page = text(mentor_client.get("/"))
+        assert (f"Which funding applies? · {past_appointment.reference} · logged by Lee Leader "
+                "Use the university's PO-77. Fay Finance") in page
+
     def test_senior_leadership_see_replies_to_their_own_tickets(self, leader_client, leader, finance_user):
         ticket = ticket_raise(raised_by=leader, subject="Invoice query", message="?")
         ticket_reply(ticket_id=ticket.pk, acting_user=finance_user, reply="Sorted.")
