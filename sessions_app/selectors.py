@@ -85,6 +85,8 @@ class Homepage:
     wrap_up_requests: list = field(default_factory=list)
     # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised or tickets about their sessions.
     finance_replies: list = field(default_factory=list)
+    # For Senior Leadership (and Finance): mentors' open wrap-up requests, oldest first.
+    requests_from_mentors: list = field(default_factory=list)
 
 
 def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
@@ -107,6 +109,7 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
                                  .values_list(*SessionRow.FIELDS)[:UPCOMING_LIMIT]),
         wrap_up_requests=[] if user.sees_all_appointments else wrap_up_requests_of(user, now=now),
         finance_replies=finance_replies_for(user, now=now),
+        requests_from_mentors=open_wrap_up_requests() if user.acts_for_mentors else [],
     )
 
 
@@ -467,6 +470,15 @@ def wrap_up_requests_of(user: User, *, now: datetime | None = None, days: int = 
         summary = summaries.setdefault(item.request_id, RequestSummary(request=item.request, items=[]))
         summary.items.append(item)
     return list(summaries.values())
+
+
+def open_wrap_up_requests(*, limit: int = OUTSTANDING_LIMIT) -> list[WrapUpRequest]:
+    """Mentors' requests still waiting for Senior Leadership, oldest first, each with how many sessions it names
+    (`sessions`). One query."""
+    return list(
+        WrapUpRequest.objects.filter(status=WrapUpRequest.Status.OPEN).select_related("mentor__user")
+        .annotate(sessions=Count("items")).order_by("created_at", "pk")[:limit]
+    )
 
 
 @dataclass(frozen=True)
