@@ -6,6 +6,7 @@ With DEBUG off it refuses to start without SECRET_KEY and ALLOWED_HOSTS.
 """
 
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
@@ -145,6 +146,13 @@ if EMAIL_FILE_PATH:  # each email written to a file in this folder (tests, and t
 FINANCE_EMAIL = env.str("FINANCE_EMAIL", default="")
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=120)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mentoring <no-reply@mentoring.example>")
+# Where replies to our emails go (they say "reply to this email" and come from a no-reply address): the accounts
+# email in the organisation's details, if Finance has set one, otherwise this.
+REPLY_TO_EMAIL = env.str("REPLY_TO_EMAIL", default="")
+# The domain of every email's Message-ID: the site's, not the host name of the machine that sends it.
+EMAIL_DOMAIN = env.str("EMAIL_DOMAIN", default="") or (
+    parseaddr(DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "mentoring.example"
+)
 
 # Celery: Redis when REDIS_URL is set, otherwise tasks run in-process.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -61,3 +61,22 @@ def attendance_email(appointment: ServiceAppointment, *, funder=None) -> Rendere
         text=render_to_string("notifications/attendance.txt", context).strip() + "\n",
         html=render_to_string("notifications/attendance.html", context),
     )
+
+
+def funder_correction_email(appointment: ServiceAppointment, *, funder) -> RenderedEmail:
+    """To a funder told about a session that turned out not to be theirs. It says nothing of who funds it now."""
+    start = timezone.localtime(appointment.starts_at)
+    context = {
+        "reference": appointment.reference,
+        "mentee_name": appointment.mentee.full_name,
+        "mentor_name": appointment.mentor.user.full_name,
+        "start": start,
+        "funder": funder,
+        "greeting": funder.billing_contact_name or funder.name,
+    }
+    return RenderedEmail(
+        subject=f"Correction: {appointment.reference}, {appointment.mentee.full_name}'s session on "
+                f"{start:%-d %B %Y}, is not funded by {funder.name}",
+        text=render_to_string("notifications/funder_correction.txt", context).strip() + "\n",
+        html=render_to_string("notifications/funder_correction.html", context),
+    )

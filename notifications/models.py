@@ -10,13 +10,17 @@ class OutboxEmail(models.Model):
 
     `key` says what the email is about ("attendance-mentee:SA-000123", "wrap-up-reminder:7:2026-11-25"):
     the database refuses a second row with the same key, so nothing is queued, and so sent, twice.
+    An email to a funder about a session names the funder in its key ("attendance-funder:SA-000123:funder-4",
+    "funder-correction:SA-000123:funder-4"): a session's funding can change after a funder was told.
     """
 
     class Kind(models.TextChoices):
         ATTENDANCE_MENTEE = "attendance_mentee", "Attendance email to the mentee"
         ATTENDANCE_FUNDER = "attendance_funder", "Attendance email to the funder"
+        FUNDER_CORRECTION = "funder_correction", "Correction to a funder: the session is not theirs"
         WRAP_UP_REMINDER = "wrap_up_reminder", "Wrap-up reminder to a mentor"
         LEADERSHIP_SUMMARY = "leadership_summary", "Month-end summary to Senior Leadership"
+        WRAP_UP_REQUEST = "wrap_up_request", "A mentor's wrap-up request to Senior Leadership"
         FINANCE_ALERT = "finance_alert", "Alert to Finance"
         TICKET_REPLY = "ticket_reply", "Finance's reply to a ticket"
         INVOICE = "invoice", "Invoice to the bill-to contact"
@@ -51,8 +55,10 @@ class OutboxEmail(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # Funder emails are one per session, funder and change of funding: their keys say so.
             models.UniqueConstraint(
-                fields=["appointment", "kind"], condition=Q(appointment__isnull=False),
+                fields=["appointment", "kind"],
+                condition=Q(appointment__isnull=False) & ~Q(kind__in=["attendance_funder", "funder_correction"]),
                 name="one_outbox_email_per_appointment_and_kind",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),

@@ -104,8 +104,10 @@ class Homepage:
     upcoming: list
     # A mentor's requests to Senior Leadership (open, or done in the last RECENT_DAYS days): RequestSummary rows.
     wrap_up_requests: list = field(default_factory=list)
-    # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised.
+    # Finance's replies, in the last RECENT_DAYS days, to tickets the user raised or tickets about their sessions.
     finance_replies: list = field(default_factory=list)
+    # For Senior Leadership (and Finance): mentors' open wrap-up requests, oldest first.
+    requests_from_mentors: list = field(default_factory=list)
 
 
 def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
@@ -128,6 +130,7 @@ def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
                                  .values_list(*SessionRow.FIELDS)[:UPCOMING_LIMIT]),
         wrap_up_requests=[] if user.sees_all_appointments else wrap_up_requests_of(user, now=now),
         finance_replies=finance_replies_for(user, now=now),
+        requests_from_mentors=open_wrap_up_requests() if user.acts_for_mentors else [],
     )
 
 
@@ -452,13 +455,15 @@ def funding_options(appointment: ServiceAppointment) -> list[FundingArrangement]
 # ---- Finance's replies on the homepage ----
 
 def finance_replies_for(user: User, *, now: datetime | None = None, days: int = RECENT_DAYS) -> list:
-    """Tickets the user raised that Finance answered in the last `days` days, newest first. One query."""
+    """Tickets the user raised, or someone raised about the user's sessions, that Finance answered in the last `days`
+    days, newest first. One query."""
     from invoicing.models import FinanceTicket
 
     now = now or timezone.now()
     return list(
-        FinanceTicket.objects.filter(raised_by=user, replied_at__isnull=False, replied_at__gte=now - timedelta(days=days))
-        .select_related("appointment", "replied_by")
+        FinanceTicket.objects.filter(Q(raised_by=user) | Q(appointment__mentor__user=user), replied_at__isnull=False,
+                                     replied_at__gte=now - timedelta(days=days))
+        .select_related("appointment", "replied_by", "raised_by")
         .order_by("-replied_at", "-pk")[:FINANCE_REPLIES_LIMIT]
     )
 
@@ -489,6 +494,15 @@ def wrap_up_requests_of(user: User, *, now: datetime | None = None, days: int = 
         summary = summaries.setdefault(item.request_id, RequestSummary(request=item.request, items=[]))
         summary.items.append(item)
     return list(summaries.values())
+
+
+def open_wrap_up_requests(*, limit: int = OUTSTANDING_LIMIT) -> list[WrapUpRequest]:
+    """Mentors' requests still waiting for Senior Leadership, oldest first, each with how many sessions it names
+    (`sessions`). One query."""
+    return list(
+        WrapUpRequest.objects.filter(status=WrapUpRequest.Status.OPEN).select_related("mentor__user")
+        .annotate(sessions=Count("items")).order_by("created_at", "pk")[:limit]
+    )
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from sessions_app.models import (
     WrapUpRequestItem,
 )
 from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
+from sessions_app.validators import ONE_LINE_MESSAGE
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory, UserFactory
 from tests.strategies import (
     NASTY_NUMBERS,
@@ -136,11 +137,14 @@ def as_int(value):
     return number if -(2**63) <= number < 2**63 else None
 
 
-def char_field_problem(value, *, required_message=None, max_length=None, max_length_message=None):
-    """The message a forms.CharField (stripped, NUL refused) gives, or None when it accepts the value."""
+def char_field_problem(value, *, required_message=None, max_length=None, max_length_message=None, one_line=False):
+    """The message a forms.CharField (stripped, NUL refused) gives, or None when it accepts the value.
+    `one_line`: the field refuses a line break too (checked first, so its message is the one shown)."""
     value = (last(value) or "").strip()
     if not value:
         return required_message
+    if one_line and value.splitlines() != [value]:
+        return ONE_LINE_MESSAGE
     if max_length is not None and len(value) > max_length:
         return max_length_message or f"Ensure this value has at most {max_length} characters (it has {len(value)})."
     if "\x00" in value:
@@ -572,7 +576,7 @@ def test_ticket_form_says_what_is_wrong_and_never_redirects_off_site(world, subj
         before = snapshot()
         response = no_server_error(client.post(url, form_data(data)), 200, 302)
         problems = [
-            char_field_problem(subject, required_message="Give the ticket a subject.", max_length=200),
+            char_field_problem(subject, required_message="Give the ticket a subject.", max_length=200, one_line=True),
             char_field_problem(message, required_message="Tell Finance what you need."),
         ]
         if any(problems):

@@ -149,3 +149,12 @@ def test_debug_false_spelled_out_is_production_too():
     proc = start_django({"DEBUG": "false", "ALLOWED_HOSTS": "mentoring.example.org"}, "SECRET_KEY")
     assert proc.returncode != 0
     assert "SECRET_KEY" in refusal_message(proc)
+
+
+def test_the_email_domain_comes_from_the_from_address_unless_set():
+    got = settings_with({"DEFAULT_FROM_EMAIL": "Mentoring <no-reply@mentoring.example.org>"}, "EMAIL_DOMAIN",
+                        "REPLY_TO_EMAIL")
+    assert got == {"EMAIL_DOMAIN": "mentoring.example.org", "REPLY_TO_EMAIL": ""}
+    got = settings_with({"EMAIL_DOMAIN": "example.org", "REPLY_TO_EMAIL": "office@example.org"}, "EMAIL_DOMAIN",
+                        "REPLY_TO_EMAIL")
+    assert got == {"EMAIL_DOMAIN": "example.org", "REPLY_TO_EMAIL": "office@example.org"}

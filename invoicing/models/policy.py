@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 
 from sessions_app.models import Funder, Mentor, ServiceAppointment
+from sessions_app.validators import validate_one_line
 
 
 class OutcomePolicy(models.Model):
@@ -57,9 +58,9 @@ class MentorPayRate(models.Model):
 class OrganisationDetails(models.Model):
     """Who invoices are from, and how: one row, edited by Finance in the admin."""
 
-    name = models.CharField(max_length=200, default="Mentoring Services Ltd")
+    name = models.CharField(max_length=200, default="Mentoring Services Ltd", validators=[validate_one_line])
     address = models.TextField(default="1 High Street\nLondon\nEC1A 1AA")
-    vat_number = models.CharField("VAT registration number", max_length=30, blank=True)
+    vat_number = models.CharField("VAT registration number", max_length=30, blank=True, validators=[validate_one_line])
     vat_rate = models.DecimalField(
         "VAT rate (%)", max_digits=5, decimal_places=2, default=Decimal("20.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],

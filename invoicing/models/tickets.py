@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sessions_app.models import ServiceAppointment
+from sessions_app.validators import validate_one_line
 
 
 class FinanceTicket(models.Model):
@@ -21,7 +22,7 @@ class FinanceTicket(models.Model):
         ServiceAppointment, on_delete=models.PROTECT, null=True, blank=True, related_name="finance_tickets"
     )
     kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.QUESTION)
-    subject = models.CharField(max_length=200)
+    subject = models.CharField(max_length=200, validators=[validate_one_line])
     message = models.TextField()
     raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="finance_tickets")
     raised_at = models.DateTimeField(default=timezone.now)

@@ -4,10 +4,14 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, OrganisationDetails, PaymentStatement
+from notifications.models import OutboxEmail
+from notifications.services import funder_emails_settle
+from sessions_app.models import ServiceAppointment
 from sessions_app.services import sequence_allocate
 
 
@@ -138,5 +142,20 @@ def invoice_credit(*, invoice_id: int, acting_user, reason: str, today=None) -> 
     invoice._change_reason = f"Credited by {number}"
     invoice.save(update_fields=["status"])
     InvoiceLine.objects.filter(invoice=invoice).update(released=True)
+    _correct_funders_told(invoice)
     _after_issue(credit_notes=[credit_note])
     return credit_note
+
+
+def _correct_funders_told(invoice: Invoice) -> None:
+    """A credit note is how Finance corrects a session's funding after invoicing (fix the arrangement, credit the
+    invoice): a funder told about one of its sessions that is no longer theirs gets a correction, and a funder it
+    now belongs to hears about it."""
+    told = OutboxEmail.objects.filter(appointment=OuterRef("pk"), kind=OutboxEmail.Kind.ATTENDANCE_FUNDER)
+    sessions = (
+        ServiceAppointment.objects.filter(pk__in=invoice.lines.values("appointment_id"))
+        .filter(Exists(told) | Q(funding_arrangement__funder__sends_attendance_emails=True))
+        .select_related("funding_arrangement__funder", "mentee", "mentor__user").order_by("pk")
+    )
+    for appointment in sessions:
+        funder_emails_settle(appointment=appointment)

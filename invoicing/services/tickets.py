@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from invoicing.models import FinanceTicket
 from notifications.services import finance_alert_queue, ticket_reply_queue
+from sessions_app.validators import validate_one_line
 
 
 @transaction.atomic
@@ -14,6 +15,11 @@ def ticket_raise(*, raised_by, subject: str, message: str, appointment=None,
     errors = {}
     if not subject.strip():
         errors["subject"] = "Give the ticket a subject."
+    else:
+        try:
+            validate_one_line(subject.strip())  # the subject goes into email subjects
+        except ValidationError as problem:
+            errors["subject"] = problem.messages[0]
     if not message.strip():
         errors["message"] = "Tell Finance what you need."
     if errors:

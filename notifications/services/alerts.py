@@ -32,10 +32,18 @@ def finance_alert_queue(*, ticket) -> OutboxEmail | None:
     )
 
 
-def ticket_reply_queue(*, ticket) -> OutboxEmail | None:
-    """Tell the person who logged a ticket that Finance has replied."""
-    text, html = _render("ticket_reply", {"ticket": ticket, "appointment": ticket.appointment})
-    return outbox_enqueue(
-        key=f"ticket-reply:{ticket.pk}", kind=OutboxEmail.Kind.TICKET_REPLY, to=[ticket.raised_by.email],
-        subject=f"Finance replied: {ticket.subject}", text_body=text, html_body=html,
-    )
+def ticket_reply_queue(*, ticket) -> list[OutboxEmail]:
+    """Tell the person who logged a ticket that Finance has replied, and, for a ticket about a session that someone
+    else logged (Senior Leadership, or a wrap-up done for the mentor), the session's mentor too."""
+    appointment = ticket.appointment
+    recipients = [("", ticket.raised_by)]
+    if appointment is not None and appointment.mentor.user_id != ticket.raised_by_id:
+        recipients.append((":mentor", appointment.mentor.user))
+    queued = []
+    for suffix, recipient in recipients:
+        text, html = _render("ticket_reply", {"ticket": ticket, "appointment": appointment, "recipient": recipient})
+        queued.append(outbox_enqueue(
+            key=f"ticket-reply:{ticket.pk}{suffix}", kind=OutboxEmail.Kind.TICKET_REPLY, to=[recipient.email],
+            subject=f"Finance replied: {ticket.subject}", text_body=text, html_body=html,
+        ))
+    return [email for email in queued if email is not None]

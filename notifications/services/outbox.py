@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -61,6 +62,30 @@ def _attach_files(message: EmailMultiAlternatives, attachments: list[dict]) -> N
             message.attach(attachment["name"], file.read(), attachment["mimetype"])
 
 
+def _one_line(value: str) -> str:
+    """A header is one line: a line break in a subject or address (a row written before the forms refused them)
+    would make Django refuse the email (BadHeaderError) at every attempt, so it becomes a space."""
+    return " ".join(part.strip() for part in str(value).splitlines() if part.strip())
+
+
+def _reply_to() -> list[str]:
+    """Our emails come from a no-reply address and say "reply to this email": replies go to the organisation's
+    accounts email (its details in the Finance admin), or else to REPLY_TO_EMAIL."""
+    from invoicing.models import OrganisationDetails
+
+    address = OrganisationDetails.objects.filter(pk=1).values_list("email", flat=True).first()
+    address = _one_line(address or settings.REPLY_TO_EMAIL)
+    return [address] if address else []
+
+
+def _message(email: OutboxEmail) -> EmailMultiAlternatives:
+    return EmailMultiAlternatives(
+        subject=_one_line(email.subject), body=email.text_body, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[_one_line(address) for address in email.to], reply_to=_reply_to(),
+        headers={"Message-ID": make_msgid(domain=settings.EMAIL_DOMAIN)},
+    )
+
+
 def _sweep_grace() -> timedelta:
     """A new email is the worker's to send; the sweeper only steps in if it is still unsent after this."""
     return timedelta(seconds=settings.OUTBOX_SWEEP_GRACE_SECONDS)
@@ -87,9 +112,7 @@ def outbox_deliver(*, email_id: int, now=None) -> bool:
         now = now or timezone.now()
         email.attempts += 1
         try:
-            message = EmailMultiAlternatives(
-                subject=email.subject, body=email.text_body, from_email=settings.DEFAULT_FROM_EMAIL, to=email.to
-            )
+            message = _message(email)
             if email.html_body:
                 message.attach_alternative(email.html_body, "text/html")
             _attach_files(message, email.attachments)

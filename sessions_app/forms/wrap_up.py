@@ -5,6 +5,7 @@ from django import forms
 from sessions_app.forms.cancel import CancelReasonForm
 from sessions_app.models import ServiceAppointment
 from sessions_app.services.wrap_up import MAX_MINUTES, MIN_MINUTES, duration_problem, outcomes_for
+from sessions_app.validators import validate_one_line
 
 Outcome = ServiceAppointment.Outcome
 MISSING = "missing"
@@ -119,7 +120,8 @@ class ReviewForm(forms.Form):
 
 
 class TicketForm(forms.Form):
-    subject = forms.CharField(max_length=200, error_messages={"required": "Give the ticket a subject."})
+    subject = forms.CharField(max_length=200, validators=[validate_one_line],
+                              error_messages={"required": "Give the ticket a subject."})
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}), error_messages={"required": "Tell Finance what you need."}
     )

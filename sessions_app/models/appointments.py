@@ -19,6 +19,7 @@ from sessions_app.exceptions import (
     AppointmentAlreadyWrappedUp,
     LateNoticeCancellation,
 )
+from sessions_app.validators import validate_one_line
 
 from .people import FundingArrangement, Mentee, Mentor
 
@@ -38,7 +39,7 @@ class CancellationReason(models.Model):
         MENTOR = "mentor", "Mentor"
         ORGANISATION = "organisation", "Organisation"
 
-    label = models.CharField(max_length=120, unique=True)
+    label = models.CharField(max_length=120, unique=True, validators=[validate_one_line])
     initiated_by = models.CharField(max_length=20, choices=InitiatedBy.choices)
     is_active = models.BooleanField("active", default=True)
     order = models.PositiveSmallIntegerField(default=0)
@@ -106,7 +107,7 @@ class ServiceAppointment(models.Model):
     ends_at = models.DateTimeField("ends")
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.IN_PERSON)
     location = models.CharField(
-        "location or meeting link", max_length=255, blank=True,
+        "location or meeting link", max_length=255, blank=True, validators=[validate_one_line],
         help_text="Address or room for in-person sessions; meeting link for online ones.",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)

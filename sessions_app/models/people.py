@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from sessions_app.validators import validate_one_line
+
 
 def new_calendar_token() -> str:
     return secrets.token_urlsafe(32)
@@ -41,9 +43,9 @@ class Mentor(models.Model):
 
 
 class Mentee(models.Model):
-    full_name = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=150, validators=[validate_one_line])
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    phone = models.CharField(max_length=40, blank=True, validators=[validate_one_line])
     address = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -58,8 +60,8 @@ class Mentee(models.Model):
 class Funder(models.Model):
     """Who pays for funded sessions: a student-finance body, a university, an employer..."""
 
-    name = models.CharField(max_length=200, unique=True)
-    billing_contact_name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=200, unique=True, validators=[validate_one_line])
+    billing_contact_name = models.CharField(max_length=150, blank=True, validators=[validate_one_line])
     billing_email = models.EmailField(blank=True)
     billing_address = models.TextField(blank=True)
     sends_attendance_emails = models.BooleanField(
@@ -96,7 +98,7 @@ class FundingArrangement(models.Model):
         help_text="Required for Funded; leave empty for Self-funded.",
     )
     reference = models.CharField(
-        "reference or purchase order", max_length=100, blank=True,
+        "reference or purchase order", max_length=100, blank=True, validators=[validate_one_line],
         help_text="The funder's reference or purchase order number, quoted on invoices.",
     )
     hourly_rate = models.DecimalField(

@@ -4,6 +4,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from sessions_app import roles
+from sessions_app.validators import validate_one_line
 
 
 class UserManager(BaseUserManager):
@@ -29,7 +30,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """Everyone who logs in: mentors, Senior Leadership and Finance. They log in with their email."""
 
     email = models.EmailField("email address", unique=True)
-    full_name = models.CharField(max_length=150)
+    full_name = models.CharField(max_length=150, validators=[validate_one_line])
     is_staff = models.BooleanField(
         default=False, help_text="Technical staff: full access to the admin regardless of role."
     )

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app import events
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import Mentor, ServiceAppointment, User, WrapUpRequest, WrapUpRequestItem
 from sessions_app.selectors import funding_decision, funding_options
@@ -213,6 +214,7 @@ def wrap_up_request_submit(
         WrapUpRequestItem(request=request, appointment_id=appointment_id, outcome=outcome)
         for appointment_id, outcome in chosen.items()
     )
+    events.wrap_up_request_sent.send(sender=WrapUpRequest, request=request)  # Senior Leadership are told
     return request
 
 

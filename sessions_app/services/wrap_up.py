@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from sessions_app import events
 from sessions_app.models import AppointmentEvent, CancellationReason, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
@@ -208,4 +209,5 @@ def appointment_finance_complete(
         actor=acting_user, on_behalf_of=None, description=f"{funding_arrangement.label}. {reply.strip()}",
     )
     tickets_close_for_appointment(appointment=appointment, acting_user=acting_user, reply=reply)
+    events.funding_settled.send(sender=ServiceAppointment, appointment=appointment)  # the funder is told, or corrected
     return appointment

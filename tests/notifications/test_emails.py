@@ -10,7 +10,7 @@ from invoicing.services import ticket_raise, ticket_reply
 from notifications.models import OutboxEmail
 from notifications.services import leadership_summary_send, wrap_up_reminders_send
 from sessions_app.models import CancellationReason
-from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
+from sessions_app.services import WrapUp, appointment_cancel, appointment_finance_complete, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MentorFactory
 
 LONDON = ZoneInfo("Europe/London")
@@ -134,6 +134,32 @@ class TestFinanceEmails:
         reply = mailoutbox[-1]
         assert reply.to == [mentor.user.email] and reply.subject == "Finance replied: Which funding?"
         assert "Use the university PO." in reply.body and "Fay Finance, Finance" in reply.body
+        assert len(mailoutbox) == 2  # the mentor raised it: one reply
+
+    def test_a_reply_about_a_mentors_session_reaches_the_mentor_as_well_as_who_raised_it(
+            self, mentor, leader, finance_user, started, mailoutbox, django_capture_on_commit_callbacks):
+        ticket = ticket_raise(raised_by=leader, appointment=started, subject="Which funding?", message="Two POs")
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket_reply(ticket_id=ticket.pk, acting_user=finance_user, reply="Use the university PO.")
+        to_leader, to_mentor = ([m for m in mailoutbox if m.to == [address]] for address in (leader.email, mentor.user.email))
+        assert [m.subject for m in to_leader + to_mentor] == ["Finance replied: Which funding?"] * 2
+        assert f'Dear Lee Leader,\n\nFinance has replied to your ticket "Which funding?" about {started.reference}.' in to_leader[0].body
+        assert (f'Dear Ann Mentor,\n\nFinance has replied to a ticket Lee Leader logged "Which funding?" about your '
+                f"session {started.reference}.") in to_mentor[0].body
+        assert "Use the university PO." in to_mentor[0].body
+        assert f"http://127.0.0.1:8000{started.get_absolute_url()}" in to_mentor[0].body
+
+    def test_finance_completing_a_wrap_up_senior_leadership_did_for_a_mentor_tells_the_mentor(
+            self, mentor, leader, finance_user, mentee, started, mailoutbox, django_capture_on_commit_callbacks):
+        wrap_up(started, leader, outcome="attended", session_notes="x", actual_minutes=60,
+                admin_details="Which PO? The mentee has two.")
+        funding = FundingArrangementFactory(mentee=mentee, funder__sends_attendance_emails=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            appointment_finance_complete(appointment_id=started.pk, acting_user=finance_user,
+                                         funding_arrangement=funding, reply="PO-77 applies.")
+        to_mentor = [m for m in mailoutbox if m.to == [mentor.user.email]]
+        assert [m.subject for m in to_mentor] == [f"Finance replied: {started.reference}: information missing at wrap-up"]
+        assert "PO-77 applies." in to_mentor[0].body
 
 
 class TestReminders:

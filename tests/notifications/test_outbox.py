@@ -128,3 +128,57 @@ def test_finance_sees_the_outbox_and_can_resend(finance_client, mailoutbox, djan
     assert "1 email queued to send." in response.content.decode()
     email.refresh_from_db()
     assert email.status == OutboxEmail.Status.SENT
+
+
+# ---- Headers: where replies go, and a Message-ID of the site's domain ----
+
+def sent_headers(mailoutbox):
+    (message,) = mailoutbox
+    return message.message()
+
+
+def test_replies_go_to_the_organisations_accounts_email(db, mailoutbox, settings, django_capture_on_commit_callbacks):
+    from invoicing.models import OrganisationDetails
+
+    settings.REPLY_TO_EMAIL = "office@mentoring.example"
+    OrganisationDetails.objects.update_or_create(pk=1, defaults={"email": "accounts@mentoring.example"})
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue()
+    headers = sent_headers(mailoutbox)
+    assert headers["Reply-To"] == "accounts@mentoring.example"
+    assert headers["From"] == "Mentoring <no-reply@mentoring.example>"
+
+
+def test_without_an_accounts_email_replies_go_to_the_reply_to_setting(db, mailoutbox, settings,
+                                                                      django_capture_on_commit_callbacks):
+    settings.REPLY_TO_EMAIL = "office@mentoring.example"
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue()
+    assert sent_headers(mailoutbox)["Reply-To"] == "office@mentoring.example"
+
+
+def test_with_no_reply_address_anywhere_no_reply_to_header(db, mailoutbox, settings, django_capture_on_commit_callbacks):
+    settings.REPLY_TO_EMAIL = ""
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue()
+    assert sent_headers(mailoutbox)["Reply-To"] is None
+
+
+def test_the_message_id_names_the_sites_domain_not_the_machine(db, mailoutbox, settings,
+                                                               django_capture_on_commit_callbacks):
+    settings.EMAIL_DOMAIN = "mentoring.example.org"
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue()
+    message_id = sent_headers(mailoutbox)["Message-ID"]
+    assert message_id.startswith("<") and message_id.endswith("@mentoring.example.org>")
+
+
+def test_a_row_with_a_line_break_in_its_subject_is_sent_on_one_line_not_stuck(db, mailoutbox,
+                                                                              django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        email = outbox_enqueue(key="k", kind=OutboxEmail.Kind.FINANCE_ALERT, to=["fin@example.com"],
+                               subject="Finance ticket: Which\r\nfunding\napplies?", text_body="Body")
+    email.refresh_from_db()
+    assert (email.status, email.last_error) == (OutboxEmail.Status.SENT, "")
+    (message,) = mailoutbox
+    assert message.message()["Subject"] == "Finance ticket: Which funding applies?"

@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from invoicing.models import FinanceTicket
+from notifications.models import OutboxEmail
+from sessions_app import roles
 from invoicing.services import ticket_raise, ticket_reply
 from sessions_app.models import ServiceAppointment, WrapUpRequest
 from sessions_app.services import WrapUp, appointment_wrap_up, appointments_wrap_up_for_mentor, wrap_up_request_submit
-from tests.factories import AppointmentFactory
+from tests.factories import AppointmentFactory, UserFactory
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 URL = "/wrap-up-request/"
@@ -108,6 +110,64 @@ class TestAskingFromTheHomepage:
         assert sorted(WrapUpRequest.objects.values_list("status", flat=True)) == ["done", "open"]
 
 
+class TestSeniorLeadershipAreTold:
+    def test_sending_it_emails_senior_leadership_what_happened_in_each_session(
+        self, mentor_client, mentor, leader, finance_user, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        other_leader = UserFactory(full_name="Sam Senior", email="sam@example.com", roles=[roles.SENIOR_LEADERSHIP])
+        attended, cancelled = session(mentor, 50), session(mentor, 30)
+        with django_capture_on_commit_callbacks(execute=True):
+            mentor_client.post(URL, {f"outcome_{attended.pk}": Outcome.ATTENDED,
+                                     f"outcome_{cancelled.pk}": Outcome.CANCELLED,
+                                     "message": "Laptop stolen; cannot log in to wrap up."})
+        (email,) = mailoutbox
+        assert sorted(email.to) == [leader.email, other_leader.email]  # not Finance, not the mentor
+        assert email.subject == "Ann Mentor asks you to wrap up 2 sessions"
+        starts = [date_format(timezone.localtime(a.starts_at), "D j M Y, H:i") for a in (attended, cancelled)]
+        assert (f"Ann Mentor cannot wrap up these sessions and asks you to do it for them. What they say happened:\n\n"
+                f"- {attended.reference}: {attended.mentee.full_name}, {starts[0]}: Attended\n"
+                f"- {cancelled.reference}: {cancelled.mentee.full_name}, {starts[1]}: Cancelled (did not take place)\n"
+                "\nTheir message:\nLaptop stolen; cannot log in to wrap up.\n") in email.body
+        assert f"Wrap them up from Ann Mentor's list: http://127.0.0.1:8000/mentors/{mentor.pk}/wrap-up/" in email.body
+        assert OutboxEmail.objects.get().kind == OutboxEmail.Kind.WRAP_UP_REQUEST
+
+    def test_sending_the_same_again_tells_them_once_and_a_change_tells_them_again(self, mentor, leader):
+        first, second = session(mentor, 50), session(mentor, 30)
+        send = lambda items, message="": wrap_up_request_submit(  # noqa: E731
+            mentor=mentor, acting_user=mentor.user, message=message, items=items)
+        send([(first.pk, "attended")])
+        send([(first.pk, "attended")])
+        assert OutboxEmail.objects.filter(kind="wrap_up_request").count() == 1
+        send([(first.pk, "attended"), (second.pk, "did_not_attend")])
+        assert list(OutboxEmail.objects.filter(kind="wrap_up_request").order_by("pk").values_list("subject", flat=True)) == [
+            "Ann Mentor asks you to wrap up 1 session", "Ann Mentor asks you to wrap up 2 sessions"]
+
+    def test_the_request_shows_on_senior_leaderships_homepage_until_it_is_done(
+        self, client, mentor, other_mentor, leader
+    ):
+        first, second = session(mentor, 50), session(mentor, 30)
+        wrap_up_request_submit(mentor=mentor, acting_user=mentor.user, message="Laptop stolen.",
+                               items=[(first.pk, "attended"), (second.pk, "attended")])
+        client.force_login(leader)
+        response = client.get("/")
+        section = response.content.decode().split('id="requests-from-mentors"')[1].split("</section>")[0]
+        assert f'<a href="/mentors/{mentor.pk}/wrap-up/"><strong>Ann Mentor</strong></a>' in section
+        when = date_format(timezone.localtime(WrapUpRequest.objects.get().created_at), "j F Y, H:i")
+        assert (f"Wrap-up requests from mentors 1 Mentors who cannot wrap up have said what happened in each session: "
+                f"wrap them up from their list. Ann Mentor: 2 sessions, waiting since {when} · “Laptop stolen.”"
+                ) in text(response)
+
+        appointments_wrap_up_for_mentor(mentor=mentor, acting_user=leader,
+                                        choices=[(first.pk, "cancelled", ""), (second.pk, "cancelled", "")])
+        assert "Wrap-up requests from mentors" not in text(client.get("/"))
+
+    def test_mentors_do_not_see_other_mentors_requests(self, mentor_client, mentor, other_mentor):
+        theirs = session(other_mentor, 50)
+        wrap_up_request_submit(mentor=other_mentor, acting_user=other_mentor.user, message="",
+                               items=[(theirs.pk, "attended")])
+        assert "Wrap-up requests from mentors" not in text(mentor_client.get("/"))
+
+
 class TestRefusals:
     def test_no_session_chosen(self, mentor_client, mentor):
         appointment = session(mentor, 5)
@@ -184,6 +244,16 @@ class TestFinanceReplies:
     def test_no_replies_no_section(self, mentor_client, mentor):
         ticket_raise(raised_by=mentor.user, subject="Pending", message="?")
         assert "Replies from Finance" not in mentor_client.get("/").content.decode()
+
+    def test_homepage_shows_replies_to_tickets_others_raised_about_my_sessions(
+        self, mentor_client, mentor, leader, finance_user, past_appointment
+    ):
+        ticket = ticket_raise(raised_by=leader, appointment=past_appointment, subject="Which funding applies?",
+                              message="Two arrangements.")
+        ticket_reply(ticket_id=ticket.pk, acting_user=finance_user, reply="Use the university's PO-77.")
+        page = text(mentor_client.get("/"))
+        assert (f"Which funding applies? · {past_appointment.reference} · logged by Lee Leader "
+                "Use the university's PO-77. Fay Finance") in page
 
     def test_senior_leadership_see_replies_to_their_own_tickets(self, leader_client, leader, finance_user):
         ticket = ticket_raise(raised_by=leader, subject="Invoice query", message="?")

@@ -1,0 +1,19 @@
+"""What notifications does when sessions_app announces a domain event (sessions_app/events.py). Connected in
+NotificationsConfig.ready; each runs in the transaction of the service that sent the event."""
+
+from sessions_app import events
+
+from notifications.services import funder_emails_settle, wrap_up_request_queue
+
+
+def on_wrap_up_request_sent(sender, *, request, **kwargs):
+    wrap_up_request_queue(request=request)
+
+
+def on_funding_settled(sender, *, appointment, **kwargs):
+    funder_emails_settle(appointment=appointment)
+
+
+def connect() -> None:
+    events.wrap_up_request_sent.connect(on_wrap_up_request_sent, dispatch_uid="notifications:wrap-up-request-sent")
+    events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")

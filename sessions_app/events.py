@@ -1,0 +1,14 @@
+"""Domain events: how sessions_app tells the apps above it that something happened, without knowing them.
+
+A service sends an event by name inside its transaction; notifications (and any other upper app) connect their
+handlers in their AppConfig.ready. Handlers run in the same transaction, so what they write (an outbox row) commits
+or rolls back with the change, and an exception in one undoes the change (`send`, not `send_robust`).
+"""
+
+from django.dispatch import Signal
+
+# A mentor sent Senior Leadership a wrap-up request, or replaced the one they had open. Keyword argument: request.
+wrap_up_request_sent = Signal()
+
+# Finance completed a wrap-up that was with them: the session's funding is decided. Keyword argument: appointment.
+funding_settled = Signal()
