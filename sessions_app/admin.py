@@ -183,7 +183,7 @@ class MentorAdmin(admin.ModelAdmin):
     search_fields = ("user__full_name", "user__email")
     ordering = ("user__full_name",)
     autocomplete_fields = ("user",)
-    fields = ("user", "hourly_pay_rate", "is_active", "calendar_token")
+    fields = ("user", "hourly_pay_rate", "address", "is_active", "calendar_token")
     readonly_fields = ("calendar_token",)
     actions = ("regenerate_calendar_token",)
 

@@ -266,7 +266,11 @@ class TestIssuing:
         response = act(finance_client, "invoice", "issue_selected", drafts)
         assert response.redirect_chain == [(changelist("invoice"), 302)]
         y = year()
-        assert messages_of(response) == [f"3 invoices issued: INV-{y}-000001 to INV-{y}-000003."]
+        assert messages_of(response) == [
+            f"3 invoices issued: INV-{y}-000001 to INV-{y}-000003. Issued as: 2 VAT invoices; 1 simplified VAT "
+            f"invoice: INV-{y}-000001 (Sam Selfpay), whose customer has no address on file (allowed up to £250.00 "
+            "including VAT)."
+        ]
         numbers = dict(Invoice.objects.values_list("bill_to_name", "number"))
         assert numbers == {"Sam Selfpay": f"INV-{y}-000001", "Student Finance England": f"INV-{y}-000002",
                            "University of Leeds": f"INV-{y}-000003"}
@@ -282,7 +286,7 @@ class TestIssuing:
         response = act(finance_client, "invoice", "issue_selected", Invoice.objects.all())
         y = year()
         assert messages_of(response) == [
-            f"2 invoices issued: INV-{y}-000002 to INV-{y}-000003.",
+            f"2 invoices issued: INV-{y}-000002 to INV-{y}-000003. Issued as: 2 VAT invoices.",
             "1 selected invoice was not a draft, so it was left as it was.",
         ]
         first.refresh_from_db()
@@ -549,8 +553,9 @@ class TestExportActions:
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"] == (
             f'attachment; filename="invoice-lines-{timezone.localdate():%Y-%m-%d}.csv"')
-        content = b"".join(response.streaming_content).decode()
-        assert content.startswith("Type,Number,Issue date,")
+        raw = b"".join(response.streaming_content)
+        assert raw.startswith(b"\xef\xbb\xbfType,Number,Issue date,")  # UTF-8's byte-order mark, for Excel
+        content = raw.decode()
         assert content.count("\r\n") == 1 + 4  # the header and one row per session
         assert all(invoice.number in content for invoice in issued)
 
@@ -573,7 +578,7 @@ class TestExportActions:
             f'attachment; filename="payments-{timezone.localdate():%Y-%m-%d}.csv"')
         rows = b"".join(response.streaming_content).decode().splitlines()
         assert rows == [
-            "Mentor,Email,Statement number,Period,Amount,Payment reference",
+            "\ufeffMentor,Email,Statement number,Period,Amount,Payment reference",
             f"Ann Mentor,ann@example.com,{statements[0].number},2026-10,122.50,{statements[0].number}",
         ]
 
