@@ -160,6 +160,15 @@ class TestNotVatRegistered:
         assert [(row["VAT rate (%)"], row["VAT"], row["Gross"], row["Tax point"]) for row in exported] == [
             ("0.00", "0.00", "55.00", "")]
 
+    def test_the_invoice_email_mentions_no_vat(self, funded, mailoutbox, django_capture_on_commit_callbacks):
+        organisation(vat_registered=False)
+        (invoice,) = issue(drafts_of())
+        with django_capture_on_commit_callbacks(execute=True):
+            pdf_service.invoice_render_pdf(invoice_id=invoice.pk)
+        (email,) = mailoutbox
+        assert "Amount due: £55.00\n" in email.body
+        assert "VAT" not in email.body and "VAT" not in email.alternatives[0][0]
+
     def test_a_draft_made_while_registered_is_issued_without_vat_once_the_organisation_is_not(self, funded):
         (invoice,) = drafts_of()
         assert invoice.vat == Decimal("11.00")
