@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.utils import bulk_update_with_history
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, OrganisationDetails, PaymentStatement
@@ -77,7 +78,7 @@ def _issue_as(invoice: Invoice, org: OrganisationDetails) -> str | None:
     and without one HMRC allows a simplified VAT invoice only up to £250 including VAT."""
     if not org.vat_registered:
         return Invoice.Kind.NO_VAT
-    if invoice.bill_to_address.strip() and _customer(invoice)[0]:
+    if _customer(invoice)[0]:
         return Invoice.Kind.VAT
     if invoice.total <= SIMPLIFIED_INVOICE_LIMIT:
         return Invoice.Kind.SIMPLIFIED
@@ -86,7 +87,8 @@ def _issue_as(invoice: Invoice, org: OrganisationDetails) -> str | None:
 
 def _refusal(invoice: Invoice) -> str:
     _, where = _customer(invoice)
-    return (f"{invoice.bill_to_name}'s invoice for {invoice.period_start:%B %Y} comes to {money(invoice.total)} "
+    return (f"{invoice.bill_to_name}'s invoice for {date_format(invoice.period_start, 'F Y')} comes to "
+            f"{money(invoice.total)} "
             f"including VAT, and {invoice.bill_to_name} has no address: a VAT invoice over "
             f"{money(SIMPLIFIED_INVOICE_LIMIT)} must show the customer's address. Fill in {where}, then issue it "
             "again.")
@@ -163,8 +165,8 @@ def invoices_issue_all_possible(*, invoice_ids, acting_user, today=None) -> tupl
 
 
 def issued_as(invoices: list[Invoice]) -> str:
-    """What was issued, for Finance: "2 VAT invoices; 1 simplified VAT invoice: INV-2026-000003 (Sam Selfpay, who
-    has no address on file; allowed up to £250 including VAT)"."""
+    """What was issued, for Finance: "Issued as: 2 VAT invoices; 1 simplified VAT invoice: INV-2026-000003 (Sam
+    Selfpay), whose customer has no address on file (allowed up to £250.00 including VAT)."."""
     names = {Invoice.Kind.VAT: ("VAT invoice", "VAT invoices"),
              Invoice.Kind.SIMPLIFIED: ("simplified VAT invoice", "simplified VAT invoices"),
              Invoice.Kind.NO_VAT: ("invoice without VAT", "invoices without VAT")}
