@@ -63,11 +63,16 @@ def seed_month(invoices: int) -> int:
 
     from bench.common import reset_database
     from bench.seed import LONDON, seed_appointments, seed_people
+    from invoicing.models import OrganisationDetails
     from invoicing.services import month_end_generate
+    from sessions_app.models import Mentee
 
     reset_database()
     mentees = int((invoices - 30) / 0.82) + 60
     mentors, _, arrangements = seed_people(mentors=800, mentees=mentees, funders=150)
+    # What issuing full VAT invoices needs: our VAT registration number, and the self-funded customers' addresses.
+    OrganisationDetails.objects.update_or_create(pk=1, defaults={"vat_number": "GB 123 4567 89"})
+    Mentee.objects.update(address="1 Road\nTown\nTN1 1AA")
     seed_appointments(count=8 * mentees, start=datetime(2026, 11, 1, tzinfo=LONDON), days=30, mentors=mentors,
                       arrangements=arrangements)
     with connection.cursor() as cursor:

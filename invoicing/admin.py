@@ -37,9 +37,11 @@ from invoicing.models import (
 )
 from invoicing.selectors import finance_queue
 from invoicing.services import (
+    InvoicesRefused,
     invoice_credit,
     invoice_mark_paid,
     invoices_issue,
+    issued_as,
     statement_approve,
     statement_mark_paid,
     statements_issue,
@@ -333,11 +335,12 @@ class OrganisationDetailsAdmin(admin.ModelAdmin):
     """One row: what invoices and statements say about us, and how they are issued."""
 
     fieldsets = (
-        ("On invoices and statements", {"fields": ("name", "address", "email", "vat_number", "bank_details")}),
+        ("On invoices and statements", {"fields": ("name", "address", "email", "vat_registered", "vat_number",
+                                                   "bank_details")}),
         ("Terms", {
             "fields": ("vat_rate", "payment_terms_days", "issue_automatically"),
             "description": "A new VAT rate applies to invoices the month-end job creates from now on; "
-                           "payment terms to invoices issued from now on.",
+                           "payment terms and VAT registration to invoices issued from now on.",
         }),
     )
 
@@ -467,18 +470,21 @@ class DocumentAdmin(AuditTrailAdmin):
             context["document_note"] = self.document_note(obj)
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
-    def _act_on_selected(self, request, queryset, service, *, done: tuple[str, str], left: tuple[str, str]):
+    def _act_on_selected(self, request, queryset, service, *, done: tuple[str, str], left: tuple[str, str],
+                         detail=None):
         """Calls `service` with the ids of the selected documents and says what it did: `done` (singular and plural,
         with %(count)d, and %(numbers)s where the service returns the documents it changed rather than how many),
-        then `left` for the selected documents it left as they were. (Selected ids that match no document never get
-        here: the admin site says so and runs no action.)"""
+        followed by `detail(documents)` if given, then `left` for the selected documents it left as they were.
+        (Selected ids that match no document never get here: the admin site says so and runs no action.)"""
         ids = list(queryset.values_list("pk", flat=True))
         changed = service(ids)
         count = changed if isinstance(changed, int) else len(changed)
         if count:
             numbers = "" if isinstance(changed, int) else _numbers_issued(changed)
-            self.message_user(request, ngettext(*done, count) % {"count": count, "numbers": numbers},
-                              messages.SUCCESS)
+            message = ngettext(*done, count) % {"count": count, "numbers": numbers}
+            if detail is not None:
+                message = f"{message} {detail(changed)}"
+            self.message_user(request, message, messages.SUCCESS)
         if left_over := len(ids) - count:
             self.message_user(request, ngettext(*left, left_over) % {"count": left_over},
                               messages.WARNING if count else messages.ERROR)
@@ -525,7 +531,7 @@ class InvoiceAdmin(DocumentAdmin):
                            "paid_at", "pdf_link")}),
         ("Billed to", {"fields": ("bill_to_name", "bill_to_email", "bill_to_address", "customer_reference",
                                   "funder", "funding_arrangement", "mentee")}),
-        ("Amounts", {"fields": ("net", "vat_rate", "vat", "total")}),
+        ("Amounts", {"fields": ("kind", "tax_point_rule", "net", "vat_rate", "vat", "total")}),
     )
     readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
 
@@ -569,12 +575,17 @@ class InvoiceAdmin(DocumentAdmin):
 
     @admin.action(description="Issue selected invoices", permissions=["change"])
     def issue_selected(self, request, queryset):
-        self._act_on_selected(
-            request, queryset, lambda ids: invoices_issue(invoice_ids=ids, acting_user=request.user),
-            done=("%(count)d invoice issued: %(numbers)s.", "%(count)d invoices issued: %(numbers)s."),
-            left=("%(count)d selected invoice was not a draft, so it was left as it was.",
-                  "%(count)d selected invoices were not drafts, so they were left as they were."),
-        )
+        try:
+            self._act_on_selected(
+                request, queryset, lambda ids: invoices_issue(invoice_ids=ids, acting_user=request.user),
+                done=("%(count)d invoice issued: %(numbers)s.", "%(count)d invoices issued: %(numbers)s."),
+                left=("%(count)d selected invoice was not a draft, so it was left as it was.",
+                      "%(count)d selected invoices were not drafts, so they were left as they were."),
+                detail=issued_as,
+            )
+        except InvoicesRefused as refusal:  # nothing was issued
+            for message in refusal.messages:
+                self.message_user(request, message, messages.ERROR)
 
     @admin.action(description="Mark selected as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
@@ -696,8 +707,8 @@ class PaymentStatementAdmin(DocumentAdmin):
     actions = ("issue_selected", "approve", "mark_paid", "export_payments")
     inlines = (StatementLineInline,)
     fieldsets = (
-        (None, {"fields": ("number_or_draft", "status", "mentor", "period", "issue_date", "approved", "paid_at",
-                           "total", "pdf_link")}),
+        (None, {"fields": ("number_or_draft", "status", "mentor", "supplier_address", "period", "issue_date",
+                           "approved", "paid_at", "total", "pdf_link")}),
     )
     readonly_fields = fieldsets[0][1]["fields"]
 

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class InvoicingConfig(AppConfig):
     name = "invoicing"
     verbose_name = "Invoicing and pay"
+
+    def ready(self):
+        # The pages of sessions_app (dashboard, Service Appointment) say when a session is paid on a later payment
+        # statement than its month's; statements are ours, so we answer for them.
+        from invoicing.selectors import statement_moves_for
+        from sessions_app.pay import provide_statement_moves
+
+        provide_statement_moves(statement_moves_for)

@@ -1,11 +1,16 @@
-"""Reads for Finance: the queue of flagged sessions and open tickets, each in a fixed number of queries."""
+"""Reads for Finance: the queue of flagged sessions and open tickets, each in a fixed number of queries; and which
+payment statement pays a session wrapped up after its own month's was issued."""
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Prefetch
+from django.utils import timezone
 
-from invoicing.models import FinanceTicket
-from sessions_app.models import AppointmentEvent, Mentee, ServiceAppointment
+from invoicing.models import FinanceTicket, PaymentStatement
+from invoicing.policy import Policy
+from sessions_app.models import AppointmentEvent, Mentee, Mentor, ServiceAppointment
+from sessions_app.pay import StatementMove
 
 
 def open_tickets():
@@ -59,3 +64,41 @@ def finance_completion(appointment: ServiceAppointment) -> AppointmentEvent | No
         .order_by("-occurred_at", "-pk")
         .first()
     )
+
+
+def _month_after(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def statement_moves_for(mentor: Mentor, appointments: list[ServiceAppointment], *, today: date | None = None
+                        ) -> dict[int, StatementMove]:
+    """Of the mentor's wrapped-up `appointments`, those whose own month's payment statement was issued without
+    them: each with the statement that pays it, the later one it is on, or else the next one to be made (the
+    month after the last statement issued, and not before this month). Sessions Finance's policy does not pay
+    are left out. At most three queries (one when none of their months has an issued statement).
+
+    sessions_app asks for this through `sessions_app.pay.statement_moves`; InvoicingConfig.ready provides it."""
+    months = {timezone.localdate(a.starts_at).replace(day=1) for a in appointments}
+    issued = set(
+        PaymentStatement.objects.filter(mentor=mentor, period_start__gte=min(months))
+        .exclude(status=PaymentStatement.Status.DRAFT).values_list("period_start", flat=True)
+    )
+    candidates = [a.pk for a in appointments if timezone.localdate(a.starts_at).replace(day=1) in issued]
+    if not candidates:
+        return {}
+    rows = ServiceAppointment.objects.filter(pk__in=candidates).values_list(
+        "pk", "starts_at", "outcome", "funding_arrangement__funder_id", "statement_line__statement__period_start")
+    today = today or timezone.localdate()
+    next_statement = max(_month_after(max(issued)), today.replace(day=1))
+    policy, moves = None, {}
+    for pk, starts_at, outcome, funder_id, paid_in in rows:
+        month = timezone.localdate(starts_at).replace(day=1)
+        if paid_in == month:
+            continue  # on its own month's statement
+        if paid_in is not None:
+            moves[pk] = StatementMove(month=month, statement_month=paid_in, on_it=True)
+            continue
+        policy = policy or Policy()
+        if policy.paid(funder_id, outcome):
+            moves[pk] = StatementMove(month=month, statement_month=next_statement, on_it=False)
+    return moves

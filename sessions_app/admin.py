@@ -185,7 +185,7 @@ class MentorAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     # The feed address is the mentor's secret (anyone with it sees their sessions): it is shown only to the mentor,
     # on their calendar page. Finance can only replace it, with the list's action.
-    fields = ("user", "hourly_pay_rate", "is_active", "calendar_feed")
+    fields = ("user", "hourly_pay_rate", "address", "is_active", "calendar_feed")
     readonly_fields = ("calendar_feed",)
     actions = ("regenerate_calendar_token",)
 

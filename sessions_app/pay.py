@@ -1,8 +1,13 @@
 """What a mentor earns for a session. Month-end statements (invoicing) apply Finance's policy on top."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sessions_app.models import ServiceAppointment
+from django.utils.formats import date_format
+
+from sessions_app.models import Mentor, ServiceAppointment
 
 PENNY = Decimal("0.01")
 
@@ -26,3 +31,42 @@ def session_pay(appointment: ServiceAppointment, hourly_rate: Decimal) -> Decima
     if appointment.outcome not in DEFAULT_PAID_OUTCOMES:
         return Decimal("0.00")
     return amount_for_minutes(appointment.minutes, hourly_rate)
+
+
+# ---------------------------------------------------------------- which payment statement pays a session
+
+@dataclass(frozen=True)
+class StatementMove:
+    """A wrapped-up session that its month's payment statement does not pay, because that statement was issued
+    before the session was wrapped up: a later statement pays it."""
+
+    month: date  # the session's month, whose statement was issued without it
+    statement_month: date  # the month of the statement that pays it
+    on_it: bool  # that statement has it already (else it goes on it at that month's end)
+
+    @property
+    def text(self) -> str:
+        later, own = date_format(self.statement_month, "F Y"), date_format(self.month, "F Y")
+        verb = "Paid on" if self.on_it else "Moves to"
+        return f"{verb} the {later} payment statement: it was wrapped up after the {own} statement was issued."
+
+
+# Payment statements belong to the app above this one (invoicing), which this app does not import. That app
+# provides the answer when it starts (its AppConfig.ready): a function taking a mentor and some of their
+# appointments and returning {appointment id: StatementMove} for those a later statement pays. Without it, no
+# session has moved.
+_statement_moves_provider: Callable[[Mentor, list[ServiceAppointment]], dict[int, StatementMove]] | None = None
+
+
+def provide_statement_moves(provider) -> None:
+    global _statement_moves_provider
+    _statement_moves_provider = provider
+
+
+def statement_moves(mentor: Mentor, appointments: list[ServiceAppointment]) -> dict[int, StatementMove]:
+    """The mentor's wrapped-up sessions among `appointments` that a later payment statement pays than their own
+    month's, because that one was issued before they were wrapped up. A few queries at most, however many."""
+    completed = [a for a in appointments if a.status == ServiceAppointment.Status.COMPLETED]
+    if _statement_moves_provider is None or not completed:
+        return {}
+    return _statement_moves_provider(mentor, completed)

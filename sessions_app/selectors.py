@@ -38,7 +38,7 @@ from sessions_app.models import (
     WrapUpRequestItem,
 )
 from sessions_app.models.appointments import appointment_url
-from sessions_app.pay import session_pay
+from sessions_app.pay import StatementMove, session_pay, statement_moves
 
 Status = ServiceAppointment.Status
 HOMEPAGE_LIST_LIMIT = 50
@@ -293,6 +293,9 @@ class MentorMonth:
     wrapped_up_hours: Decimal
     pay: Decimal
     awaiting_finance: int
+    # Of `pay`, what a later payment statement pays: sessions wrapped up after this month's statement was issued.
+    moved_pay: Decimal = Decimal("0.00")
+    moved_from: date | None = None  # this month, when some sessions moved
 
 
 @dataclass
@@ -325,11 +328,14 @@ def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
     appointments = list(
         mentor.appointments.select_related("mentee").between(start, end).order_by("starts_at")
     )
+    moves = statement_moves(mentor, appointments)
     for appointment in appointments:
         appointment.mentor = mentor
         appointment.pay = session_pay(appointment, mentor.hourly_pay_rate)
+        appointment.statement_move = moves.get(appointment.pk)
     live = [a for a in appointments if a.status != Status.CANCELLED]
     wrapped = [a for a in appointments if a.status == Status.COMPLETED]
+    moved = [a for a in appointments if a.statement_move]
     return MentorMonth(
         mentor=mentor,
         appointments=appointments,
@@ -337,7 +343,15 @@ def mentor_month(mentor: Mentor, start: datetime, end: datetime) -> MentorMonth:
         wrapped_up_hours=_hours(sum(a.minutes for a in wrapped)),
         pay=sum((a.pay for a in appointments), Decimal("0.00")),
         awaiting_finance=sum(a.status == Status.AWAITING_FINANCE for a in appointments),
+        moved_pay=sum((a.pay for a in moved), Decimal("0.00")),
+        moved_from=moved[0].statement_move.month if moved else None,
     )
+
+
+def statement_move_of(appointment: ServiceAppointment) -> StatementMove | None:
+    """For a wrapped-up session: the later payment statement that pays it, when its month's was issued before it
+    was wrapped up (None otherwise, and for any other session, without a query)."""
+    return statement_moves(appointment.mentor, [appointment]).get(appointment.pk)
 
 
 class GroupsInAll(Func):

@@ -97,6 +97,26 @@ def migration_data(request):
     importlib.import_module("sessions_app.migrations.0006_unlock_accounts_permission").assign_roles(apps)
 
 
+TEST_VAT_NUMBER = "GB 123 4567 89"
+
+
+@pytest.fixture(autouse=True)
+def organisation_registered_for_vat(request, migration_data):
+    """Tests that use the database start with the organisation's invoice details filled in as most of them assume:
+    VAT-registered, with a VAT registration number. The migrations leave the number blank, and then no invoice can
+    be issued (tests/invoicing/test_vat_invoices.py blanks it again to see that)."""
+    uses_database = {"db", "transactional_db"} & set(request.fixturenames) or request.node.get_closest_marker(
+        "django_db")
+    if not uses_database:
+        return
+    if not _is_transactional(request.node):
+        request.getfixturevalue("db")
+    from invoicing.models import OrganisationDetails
+
+    OrganisationDetails.objects.update_or_create(pk=1, defaults={"vat_registered": True,
+                                                                 "vat_number": TEST_VAT_NUMBER})
+
+
 @pytest.fixture
 def now():
     return timezone.now()

@@ -229,6 +229,8 @@ def test_issuing_and_marking_paid_in_the_admin_are_recorded_as_finance(finance_c
         "due_date": (None, invoice.due_date),
         "issued_at": (None, invoice.issued_at),
         "issued_by": (None, finance_user.pk),
+        "kind": ("", "vat"),
+        "tax_point_rule": ("", "continuous"),
     }
 
     with Clock() as paying:

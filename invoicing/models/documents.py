@@ -1,10 +1,13 @@
+from datetime import date
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
 from simple_history.models import HistoricalRecords
 
-from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, ServiceAppointment
+from sessions_app.models import FundingArrangement, Funder, Mentee, Mentor, ServiceAppointment, TaxPointRule
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -29,6 +32,10 @@ class MonthEndRun(models.Model):
         return f"Month end {self.period_start:%B %Y}"
 
 
+SIMPLIFIED_INVOICE_LIMIT = Decimal("250.00")  # HMRC: a simplified VAT invoice only up to £250 including VAT
+TAX_POINT_DAYS = 14  # HMRC: an invoice issued within 14 days of a supply dates it
+
+
 class Invoice(models.Model):
     """An invoice to a funder (per funding arrangement, or per funder for a single monthly invoice) or to a
     self-funded mentee, for one month. Numbered when issued; read-only from then on."""
@@ -38,6 +45,13 @@ class Invoice(models.Model):
         ISSUED = "issued", "Issued"
         PAID = "paid", "Paid"
         CREDITED = "credited", "Credited"
+
+    class Kind(models.TextChoices):
+        """What was issued, decided when it is issued (blank for a draft)."""
+
+        VAT = "vat", "VAT invoice"
+        SIMPLIFIED = "simplified", "Simplified VAT invoice"
+        NO_VAT = "no_vat", "Invoice without VAT (not VAT-registered)"
 
     number = models.CharField(max_length=20, unique=True, null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
@@ -65,6 +79,9 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     PDF_FOLDER = "invoices"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    kind = models.CharField("issued as", max_length=12, choices=Kind.choices, blank=True)
+    tax_point_rule = models.CharField("tax point", max_length=20, choices=TaxPointRule.choices, blank=True,
+                                      help_text="The funder's rule when the invoice was issued.")
 
     # The audit trail: every version, who wrote it and when. Looked up by invoice, date and user only, so the copied
     # columns go unindexed: the month-end job writes thousands of these at once.
@@ -91,6 +108,21 @@ class Invoice(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status == self.Status.DRAFT
+
+    @property
+    def charges_vat(self) -> bool:
+        """An issued invoice without VAT shows none; every other (and any issued before this was recorded) does."""
+        return self.kind != self.Kind.NO_VAT
+
+    def tax_point(self, session_date: date) -> date | None:
+        """A session's tax point on this issued invoice: the invoice date, except under the single-supply rule for
+        a session more than 14 days before the invoice, whose own date it is. None without VAT."""
+        if not self.charges_vat or self.issue_date is None:
+            return None
+        if (self.tax_point_rule == TaxPointRule.PER_SESSION
+                and (self.issue_date - session_date).days > TAX_POINT_DAYS):
+            return session_date
+        return self.issue_date
 
 
 class InvoiceLine(models.Model):
@@ -165,6 +197,7 @@ class PaymentStatement(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     PDF_FOLDER = "statements"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    supplier_address = models.TextField(blank=True, help_text="The mentor's address when the statement was issued.")
 
     # The audit trail, indexed like the invoices' (by statement, date and user).
     history = HistoricalRecords(no_db_index=["number", "mentor", "approved_by"])

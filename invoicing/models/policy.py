@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -55,11 +56,22 @@ class MentorPayRate(models.Model):
         return f"£{self.hourly_rate}/h from {self.valid_from:%d/%m/%Y}"
 
 
+MISSING_VAT_NUMBER = (
+    "Fill in the VAT registration number, or untick “VAT-registered” if the organisation is not registered for VAT."
+)
+
+
 class OrganisationDetails(models.Model):
     """Who invoices are from, and how: one row, edited by Finance in the admin."""
 
     name = models.CharField(max_length=200, default="Mentoring Services Ltd", validators=[validate_one_line])
     address = models.TextField(default="1 High Street\nLondon\nEC1A 1AA")
+    vat_registered = models.BooleanField(
+        "VAT-registered", default=True,
+        help_text="Untick if the organisation is not registered for VAT: its invoices then charge no VAT and show "
+                  "no VAT. A VAT-registered organisation needs its VAT registration number below before any "
+                  "invoice can be issued.",
+    )
     vat_number = models.CharField("VAT registration number", max_length=30, blank=True, validators=[validate_one_line])
     vat_rate = models.DecimalField(
         "VAT rate (%)", max_digits=5, decimal_places=2, default=Decimal("20.00"),
@@ -80,6 +92,10 @@ class OrganisationDetails(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        if self.vat_registered and not self.vat_number.strip():
+            raise ValidationError({"vat_number": MISSING_VAT_NUMBER})
 
     @classmethod
     def current(cls) -> "OrganisationDetails":

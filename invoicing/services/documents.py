@@ -1,18 +1,24 @@
 """Issuing, paying and correcting invoices and payment statements. Issued documents never change."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from simple_history.utils import bulk_update_with_history
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, OrganisationDetails, PaymentStatement
+from invoicing.models.documents import SIMPLIFIED_INVOICE_LIMIT
 from notifications.models import OutboxEmail
 from notifications.services import funder_emails_settle
-from sessions_app.models import ServiceAppointment
+from sessions_app.models import ServiceAppointment, TaxPointRule
 from sessions_app.services import sequence_allocate
+
+from .month_end import bill_to_address
+from .pdf import money
 
 
 def _numbers(prefix: str, year: int, count: int) -> list[str]:
@@ -46,32 +52,148 @@ def _update(documents, fields, *, acting_user, now, reason) -> int:
     return len(documents)
 
 
+class InvoicesRefused(ValidationError):
+    """Nothing was issued: some invoices cannot be issued as they stand. `refused` maps each such invoice's id to
+    what is missing (every selected draft, when the organisation's details are what is missing)."""
+
+    def __init__(self, messages: list[str], refused: dict[int, str]):
+        super().__init__(messages)
+        self.refused = refused
+
+
+MISSING_VAT_NUMBER = (
+    "No invoice was issued: the organisation is VAT-registered but its VAT registration number is blank, and a VAT "
+    "invoice must show it. Fill in “VAT registration number” in Organisation's invoice details, or untick "
+    "“VAT-registered” there if the organisation is not registered for VAT (its invoices then charge no VAT)."
+)
+
+
+def _customer(invoice: Invoice) -> tuple[str, str]:
+    """The customer's address as it is now, and where Finance fills it in."""
+    if invoice.mentee_id:
+        return invoice.mentee.address.strip(), f"the mentee's address (Mentees › {invoice.mentee.full_name})"
+    funder = invoice.funder
+    return funder.billing_address.strip(), f"the funder's billing address (Funders › {funder.name})"
+
+
+def _issue_as(invoice: Invoice, org: OrganisationDetails) -> str | None:
+    """What the invoice is issued as; None when it cannot be: a full VAT invoice needs the customer's address,
+    and without one HMRC allows a simplified VAT invoice only up to £250 including VAT."""
+    if not org.vat_registered:
+        return Invoice.Kind.NO_VAT
+    if _customer(invoice)[0]:
+        return Invoice.Kind.VAT
+    if invoice.total <= SIMPLIFIED_INVOICE_LIMIT:
+        return Invoice.Kind.SIMPLIFIED
+    return None
+
+
+def _refusal(invoice: Invoice) -> str:
+    _, where = _customer(invoice)
+    return (f"{invoice.bill_to_name}'s invoice for {date_format(invoice.period_start, 'F Y')} comes to "
+            f"{money(invoice.total)} "
+            f"including VAT, and {invoice.bill_to_name} has no address: a VAT invoice over "
+            f"{money(SIMPLIFIED_INVOICE_LIMIT)} must show the customer's address. Fill in {where}, then issue it "
+            "again.")
+
+
+def _prepare(invoice: Invoice, org: OrganisationDetails) -> str | None:
+    """Bring the draft up to date for issuing (the customer's address now, no VAT when the organisation is not
+    VAT-registered) and say what it is issued as."""
+    if invoice.mentee_id:
+        invoice.bill_to_address = invoice.mentee.address
+    else:
+        invoice.bill_to_address = bill_to_address(invoice.funder)
+    if not org.vat_registered:
+        invoice.vat_rate, invoice.vat, invoice.total = Decimal("0.00"), Decimal("0.00"), invoice.net
+    invoice.tax_point_rule = invoice.funder.tax_point_rule if invoice.funder_id else TaxPointRule.CONTINUOUS
+    return _issue_as(invoice, org)
+
+
 @transaction.atomic
 def invoices_issue(*, invoice_ids, acting_user, today=None) -> list[Invoice]:
-    """Number and issue draft invoices. Ones already issued by someone else are left as they are."""
+    """Number and issue draft invoices. Ones already issued by someone else are left as they are.
+
+    Each is issued as a VAT invoice, a simplified VAT invoice (no customer address, £250 or less including VAT)
+    or, when the organisation is not VAT-registered, an invoice without VAT. If any cannot be issued (the VAT
+    registration number is missing; a customer has no address and the invoice is over £250), none is: the
+    `InvoicesRefused` error says what to fill in."""
     invoices = list(
-        Invoice.objects.select_for_update().filter(pk__in=list(invoice_ids), status=Invoice.Status.DRAFT)
+        Invoice.objects.select_for_update(of=("self",)).select_related("funder", "mentee")
+        .filter(pk__in=list(invoice_ids), status=Invoice.Status.DRAFT)
         .order_by("period_start", "bill_to_name", "pk")
     )
     if not invoices:
         return []
+    org = OrganisationDetails.current()
+    if org.vat_registered and not org.vat_number.strip():
+        raise InvoicesRefused([MISSING_VAT_NUMBER], {invoice.pk: MISSING_VAT_NUMBER for invoice in invoices})
+    refused = {}
+    for invoice in invoices:
+        invoice.kind = _prepare(invoice, org)
+        if invoice.kind is None:
+            refused[invoice.pk] = _refusal(invoice)
+    if refused:
+        others = len(invoices) - len(refused)
+        lead = "No invoice was issued." + (
+            f" Issue the other {others} without {'it' if len(refused) == 1 else 'them'}, or fill in what is "
+            "missing first." if others else "")
+        raise InvoicesRefused([lead, *refused.values()], refused)
+
     today = today or timezone.localdate()
-    terms = OrganisationDetails.current().payment_terms_days
     now = timezone.now()
     for invoice, number in zip(invoices, _numbers("INV", today.year, len(invoices))):
         invoice.number, invoice.status = number, Invoice.Status.ISSUED
-        invoice.issue_date, invoice.due_date = today, today + timedelta(days=terms)
+        invoice.issue_date, invoice.due_date = today, today + timedelta(days=org.payment_terms_days)
         invoice.issued_at, invoice.issued_by = now, acting_user
-    _update(invoices, ["number", "status", "issue_date", "due_date", "issued_at", "issued_by"],
+    _update(invoices, ["number", "status", "issue_date", "due_date", "issued_at", "issued_by", "kind",
+                       "tax_point_rule", "bill_to_address", "vat_rate", "vat", "total"],
             acting_user=acting_user, now=now, reason="Issued")
     _after_issue(invoices=invoices)
     return invoices
 
 
+def invoices_issue_all_possible(*, invoice_ids, acting_user, today=None) -> tuple[list[Invoice], list[str]]:
+    """Issue what can be issued of the drafts, for the month-end job and the command: the invoices issued, and
+    what was refused and why (each refused invoice stays a draft)."""
+    ids, problems = list(invoice_ids), []
+    try:
+        return invoices_issue(invoice_ids=ids, acting_user=acting_user, today=today), problems
+    except InvoicesRefused as refusal:
+        problems = refusal.messages[1:] if len(refusal.messages) > 1 else refusal.messages
+        rest = [pk for pk in ids if pk not in refusal.refused]
+    if not rest:
+        return [], problems
+    return invoices_issue(invoice_ids=rest, acting_user=acting_user, today=today), problems
+
+
+def issued_as(invoices: list[Invoice]) -> str:
+    """What was issued, for Finance: "Issued as: 2 VAT invoices; 1 simplified VAT invoice: INV-2026-000003 (Sam
+    Selfpay), whose customer has no address on file (allowed up to £250.00 including VAT)."."""
+    names = {Invoice.Kind.VAT: ("VAT invoice", "VAT invoices"),
+             Invoice.Kind.SIMPLIFIED: ("simplified VAT invoice", "simplified VAT invoices"),
+             Invoice.Kind.NO_VAT: ("invoice without VAT", "invoices without VAT")}
+    parts = []
+    for kind, (one, many) in names.items():
+        of_kind = [invoice for invoice in invoices if invoice.kind == kind]
+        if not of_kind:
+            continue
+        part = f"{len(of_kind)} {one if len(of_kind) == 1 else many}"
+        if kind == Invoice.Kind.SIMPLIFIED:
+            shown = ", ".join(f"{invoice.number} ({invoice.bill_to_name})" for invoice in of_kind[:10])
+            more = f" and {len(of_kind) - 10} more" if len(of_kind) > 10 else ""
+            part += (f": {shown}{more}, whose customer has no address on file (allowed up to "
+                     f"{money(SIMPLIFIED_INVOICE_LIMIT)} including VAT)")
+        elif kind == Invoice.Kind.NO_VAT:
+            part += " (the organisation is not VAT-registered)"
+        parts.append(part)
+    return "Issued as: " + "; ".join(parts) + "."
+
+
 @transaction.atomic
 def statements_issue(*, statement_ids, acting_user, today=None) -> list[PaymentStatement]:
     statements = list(
-        PaymentStatement.objects.select_for_update()
+        PaymentStatement.objects.select_for_update(of=("self",)).select_related("mentor")
         .filter(pk__in=list(statement_ids), status=PaymentStatement.Status.DRAFT)
         .order_by("period_start", "mentor__user__full_name", "pk")
     )
@@ -82,8 +204,9 @@ def statements_issue(*, statement_ids, acting_user, today=None) -> list[PaymentS
     for statement, number in zip(statements, _numbers("PAY", today.year, len(statements))):
         statement.number, statement.status = number, PaymentStatement.Status.ISSUED
         statement.issue_date, statement.issued_at = today, now
-    _update(statements, ["number", "status", "issue_date", "issued_at"], acting_user=acting_user, now=now,
-            reason="Issued")
+        statement.supplier_address = statement.mentor.address.strip()
+    _update(statements, ["number", "status", "issue_date", "issued_at", "supplier_address"], acting_user=acting_user,
+            now=now, reason="Issued")
     _after_issue(statements=statements)
     return statements
 

@@ -4,9 +4,11 @@ Running it again, or twice at once, changes nothing: the run row is locked for t
 allows one live invoice line and one statement line per session.
 """
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
@@ -20,6 +22,7 @@ from sessions_app.pay import amount_for_minutes
 from sessions_app.selectors import last_day_of_month, local_midnight
 
 Status = ServiceAppointment.Status
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class MonthEndSummary:
             f"  sessions waiting for next month (their document is already issued): {self.waiting_for_issued}",
             f"  sessions awaiting Finance (not included): {self.awaiting_finance}",
             f"  documents issued automatically: {self.issued}",
+            *(f"  not issued: {note}" for note in self.notes),
         ]
 
 
@@ -79,7 +83,8 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None) -> Mon
         summary.awaiting_finance = ServiceAppointment.objects.filter(
             status=Status.AWAITING_FINANCE, starts_at__lt=cutoff
         ).count()
-        vat_rate = OrganisationDetails.current().vat_rate
+        org = OrganisationDetails.current()
+        vat_rate = org.vat_rate if org.vat_registered else Decimal("0.00")
         if connection.vendor == "postgresql":
             from .month_end_sql import bill_in_database, pay_in_database
 
@@ -94,11 +99,15 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None) -> Mon
         run.save(update_fields=["started_at", "finished_at", "runs"])
 
     if OrganisationDetails.current().issue_automatically:
-        from .documents import invoices_issue, statements_issue
+        from .documents import invoices_issue_all_possible, statements_issue
 
         drafts = Invoice.objects.filter(period_start=period_start, status=Invoice.Status.DRAFT)
         statements = PaymentStatement.objects.filter(period_start=period_start, status=PaymentStatement.Status.DRAFT)
-        summary.issued = len(invoices_issue(invoice_ids=list(drafts.values_list("pk", flat=True)), acting_user=None))
+        issued, summary.notes = invoices_issue_all_possible(invoice_ids=list(drafts.values_list("pk", flat=True)),
+                                                            acting_user=None)
+        for note in summary.notes:
+            logger.warning("Month end %s: an invoice was left a draft: %s", f"{period_start:%Y-%m}", note)
+        summary.issued = len(issued)
         summary.issued += len(statements_issue(statement_ids=list(statements.values_list("pk", flat=True)), acting_user=None))
     return summary
 
@@ -202,10 +211,15 @@ def _new_invoice(key, *, arrangement_id, funder_id, mentee_id, funders, vat_rate
         invoice.funder_id = funder.pk
         invoice.bill_to_name = funder.name
         invoice.bill_to_email = funder.billing_email
-        invoice.bill_to_address = "\n".join(filter(None, [funder.billing_contact_name, funder.billing_address]))
+        invoice.bill_to_address = bill_to_address(funder)
         if kind == "arrangement":
             invoice.funding_arrangement_id = arrangement_id
     return invoice
+
+
+def bill_to_address(funder: Funder) -> str:
+    """Where a funder's invoices go: its billing contact, then its address."""
+    return "\n".join(filter(None, [funder.billing_contact_name, funder.billing_address.strip()]))
 
 
 def _fill_bill_to(invoices):

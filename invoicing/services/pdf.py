@@ -92,7 +92,9 @@ def _css(inline_css: bool) -> str:
     return _stylesheet() if inline_css else ""
 
 
-def _line_rows(lines, amount_field: str) -> list[dict]:
+def _line_rows(lines, amount_field: str, *, invoice: Invoice | None = None) -> list[dict]:
+    """Each line's cells. On an invoice, a line whose tax point is its session's date rather than the invoice date
+    (a single supply more than 14 days before the invoice) says so."""
     return [
         {
             "date": short_date(line.session_date),
@@ -103,10 +105,17 @@ def _line_rows(lines, amount_field: str) -> list[dict]:
             "rate": f"{money(line.hourly_rate)}/h",
             "net": money(getattr(line, amount_field)),
             "late": line.is_late,
+            "own_tax_point": invoice is not None and invoice.tax_point(line.session_date) == line.session_date
+                             and line.session_date != invoice.issue_date,
             "line": line,
         }
         for line in lines
     ]
+
+
+def _vat_number(org: OrganisationDetails, *, charges_vat: bool) -> str:
+    """The VAT registration number, on documents of a VAT-registered organisation that charge VAT."""
+    return org.vat_number if org.vat_registered and charges_vat else ""
 
 
 # ---------------------------------------------------------------- HTML
@@ -116,17 +125,23 @@ def invoice_html(invoice: Invoice, *, org: OrganisationDetails | None = None, li
     """The invoice as a UK VAT invoice: number, dates, time of supply, both parties, each session, VAT, terms."""
     org = org or OrganisationDetails.current()
     lines = list(invoice.lines.all()) if lines is None else lines
-    rows = _line_rows(lines, "net")
+    rows = _line_rows(lines, "net", invoice=invoice)
+    own_tax_points = any(row["own_tax_point"] for row in rows)
+    tax_point = [("Tax point", "See each session" if own_tax_points else long_date(invoice.issue_date))]
     context = {
         "stylesheet": _css(inline_css),
         "org": org,
+        "vat_number": _vat_number(org, charges_vat=invoice.charges_vat),
+        "heading": "Simplified VAT invoice" if invoice.kind == Invoice.Kind.SIMPLIFIED else "Invoice",
+        "show_vat": invoice.charges_vat,
         "invoice": invoice,
         "lines": rows,
         "has_late": any(row["late"] for row in rows),
+        "own_tax_points": own_tax_points,
         "facts": [
             ("Invoice number", invoice.number),
             ("Invoice date", long_date(invoice.issue_date)),
-            ("Tax point", long_date(invoice.issue_date)),
+            *(tax_point if invoice.charges_vat else []),
             ("Payment due", long_date(invoice.due_date)),
         ] + ([("Your reference", invoice.customer_reference)] if invoice.customer_reference else []),
         "supply_period": _supply_period(invoice.period_start, invoice.period_end, lines),
@@ -150,6 +165,8 @@ def credit_note_html(credit_note: CreditNote, *, org: OrganisationDetails | None
     context = {
         "stylesheet": _css(inline_css),
         "org": org,
+        "vat_number": _vat_number(org, charges_vat=invoice.charges_vat),
+        "show_vat": invoice.charges_vat,
         "credit_note": credit_note,
         "invoice": invoice,
         "lines": _line_rows(lines, "net"),
@@ -189,9 +206,11 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
     context = {
         "stylesheet": _css(inline_css),
         "org": org,
+        "vat_number": _vat_number(org, charges_vat=True),
         "statement": statement,
         "mentor_name": mentor_name,
         "mentor_email": statement.mentor.user.email,
+        "mentor_address": statement.supplier_address,
         "lines": rows,
         "has_late": any(row["late"] for row in rows),
         "has_on_behalf": any(line.on_behalf for line in lines),

@@ -1,5 +1,5 @@
 from .appointments import AppointmentEvent, CancellationReason, ServiceAppointment
-from .people import Funder, FundingArrangement, Mentee, Mentor
+from .people import Funder, FundingArrangement, Mentee, Mentor, TaxPointRule
 from .sequences import Sequence
 from .users import User
 
@@ -12,6 +12,7 @@ __all__ = [
     "Mentor",
     "Sequence",
     "ServiceAppointment",
+    "TaxPointRule",
     "User",
 ]
 from .requests import WrapUpRequest, WrapUpRequestItem  # noqa: E402

@@ -27,6 +27,10 @@ class Mentor(models.Model):
         help_text="Secret part of the mentor's calendar feed address.",
     )
     is_active = models.BooleanField(default=True)
+    address = models.TextField(
+        blank=True, help_text="The mentor's postal address, shown as the supplier's address on their payment "
+                              "statements (self-billing invoices).",
+    )
 
     class Meta:
         ordering = ["user__full_name"]
@@ -57,6 +61,16 @@ class Mentee(models.Model):
         return self.full_name
 
 
+class TaxPointRule(models.TextChoices):
+    """When the VAT on a session is due (its tax point, or time of supply), as HMRC sees the supply."""
+
+    CONTINUOUS = "continuous", "Continuous supply of services: the invoice date is the tax point"
+    PER_SESSION = "per_session", (
+        "Single supply per session: each session's date is its tax point, or the invoice date when the invoice is "
+        "issued within 14 days of the session"
+    )
+
+
 class Funder(models.Model):
     """Who pays for funded sessions: a student-finance body, a university, an employer..."""
 
@@ -70,6 +84,12 @@ class Funder(models.Model):
     single_monthly_invoice = models.BooleanField(
         default=False, help_text="One invoice a month for all this funder's sessions, instead of one per "
                                  "funding arrangement (purchase order).",
+    )
+    tax_point_rule = models.CharField(
+        "tax point", max_length=20, choices=TaxPointRule.choices, default=TaxPointRule.CONTINUOUS,
+        help_text="How this funder's invoices date the VAT. Continuous supply suits sessions supplied under an "
+                  "arrangement that runs for months and is invoiced monthly; choose single supply when each "
+                  "session is a separate sale. Applies to invoices issued from now on.",
     )
 
     class Meta:

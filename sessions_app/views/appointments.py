@@ -40,6 +40,7 @@ def detail(request, reference):
         {
             "appointment": appointment,
             "history": selectors.appointment_history(appointment),
+            "statement_move": selectors.statement_move_of(appointment),
             "can_wrap_up": appointment.has_started() and appointment.can("wrap_up", by=request.user),
             "can_cancel": _offers_cancel(appointment, request.user),
         },

@@ -110,9 +110,11 @@ class TestRunning:
     def test_issue_also_issues_the_months_drafts(self, october):
         year = timezone.localdate().year
         out, _ = run("--month", "2026-10", "--issue")
-        assert out.splitlines()[-1] == (
-            f"Issued 3 invoices (INV-{year}-000001 to INV-{year}-000003) and 1 payment statement (PAY-{year}-000001)."
-        )
+        assert out.splitlines()[-2:] == [
+            f"Issued 3 invoices (INV-{year}-000001 to INV-{year}-000003) and 1 payment statement (PAY-{year}-000001).",
+            f"Issued as: 2 VAT invoices; 1 simplified VAT invoice: INV-{year}-000001 (Sam Selfpay), whose customer "
+            "has no address on file (allowed up to £250.00 including VAT).",
+        ]
         assert set(Invoice.objects.values_list("status", flat=True)) == {Invoice.Status.ISSUED}
         assert PaymentStatement.objects.get().status == PaymentStatement.Status.ISSUED
 

@@ -277,7 +277,11 @@ class TestIssuing:
         drafts = list(Invoice.objects.all())
         response = act(finance_client, "invoice", "issue_selected", drafts)
         assert response.redirect_chain == [(changelist("invoice"), 302)]
-        assert messages_of(response) == ["3 invoices issued: INV-2026-000001 to INV-2026-000003."]
+        assert messages_of(response) == [
+            "3 invoices issued: INV-2026-000001 to INV-2026-000003. Issued as: 2 VAT invoices; 1 simplified VAT "
+            "invoice: INV-2026-000001 (Sam Selfpay), whose customer has no address on file (allowed up to £250.00 "
+            "including VAT)."
+        ]
         numbers = dict(Invoice.objects.values_list("bill_to_name", "number"))
         assert numbers == {"Sam Selfpay": "INV-2026-000001", "Student Finance England": "INV-2026-000002",
                            "University of Leeds": "INV-2026-000003"}
@@ -305,7 +309,7 @@ class TestIssuing:
         invoices_issue(invoice_ids=[first.pk], acting_user=colleague, today=date(2026, 11, 1))
         response = act(finance_client, "invoice", "issue_selected", Invoice.objects.all())
         assert messages_of(response) == [
-            "2 invoices issued: INV-2026-000002 to INV-2026-000003.",
+            "2 invoices issued: INV-2026-000002 to INV-2026-000003. Issued as: 2 VAT invoices.",
             "1 selected invoice was not a draft, so it was left as it was.",
         ]
         first.refresh_from_db()
@@ -415,9 +419,9 @@ class TestCrediting:
         assert (credit_note.net, credit_note.vat, credit_note.total) == (
             Decimal("96.25"), Decimal("19.25"), Decimal("115.50"))
         html = finance_client.get(change_page(issued)).content.decode()
-        assert "Credited by" in html and f">CN-2026-000001</a>" in html
+        assert "Credited by" in html and ">CN-2026-000001</a>" in html
         assert "Credit this invoice" not in html
-        assert f">CN-2026-000001</a>" in finance_client.get(changelist("invoice")).content.decode()
+        assert ">CN-2026-000001</a>" in finance_client.get(changelist("invoice")).content.decode()
         no_pdfs.assert_called_with(credit_notes=[credit_note])
 
     def test_a_blank_reason_shows_the_services_message(self, finance_client, issued):
@@ -580,9 +584,10 @@ class TestExportActions:
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         assert response["Content-Disposition"] == (
-            'attachment; filename="invoice-lines-2026-11-20.csv"')
-        content = b"".join(response.streaming_content).decode()
-        assert content.startswith("Type,Number,Issue date,")
+            f'attachment; filename="invoice-lines-2026-11-20.csv"')
+        raw = b"".join(response.streaming_content)
+        assert raw.startswith(b"\xef\xbb\xbfType,Number,Issue date,")  # UTF-8's byte-order mark, for Excel
+        content = raw.decode()
         assert content.count("\r\n") == 1 + 4  # the header and one row per session
         assert all(invoice.number in content for invoice in issued)
 
@@ -605,7 +610,7 @@ class TestExportActions:
             'attachment; filename="payments-2026-11-20.csv"')
         rows = b"".join(response.streaming_content).decode().splitlines()
         assert rows == [
-            "Mentor,Email,Statement number,Period,Amount,Payment reference",
+            "\ufeffMentor,Email,Statement number,Period,Amount,Payment reference",
             f"Ann Mentor,ann@example.com,{statements[0].number},2026-10,122.50,{statements[0].number}",
         ]
 

@@ -358,6 +358,74 @@ def test_the_payment_statement_lists_each_session_who_wrapped_it_up_and_says_it_
             "quoting PAY-2026-000001.") in words(statement.pdf.path)
 
 
+def test_the_statement_shows_the_mentors_address_as_the_suppliers_when_known(march, mentor, finance_user,
+                                                                            django_capture_on_commit_callbacks):
+    mentor.address = "4 Mill Lane\nLeeds\nLS2 7AB"
+    mentor.save()
+    _, (statement,) = issue_all(finance_user, django_capture_on_commit_callbacks)
+    assert statement.supplier_address == "4 Mill Lane\nLeeds\nLS2 7AB"
+    text = pdf_text(statement.pdf.path)
+    assert shows(text, "Ann Mentor", "Brightpath Mentoring Ltd")
+    assert shows(text, "4 Mill Lane", "12 Canal Street")
+    assert shows(text, "Leeds", "Manchester")
+    assert shows(text, "LS2 7AB", "M1 3HE")
+    assert shows(text, "ann@example.com")
+
+
+def test_finance_fills_in_a_mentors_address_in_the_admin(finance_client, mentor):
+    page = reverse("admin:sessions_app_mentor_change", args=[mentor.pk])
+    assert 'name="address"' in finance_client.get(page).content.decode()
+    response = finance_client.post(page, {
+        "user": mentor.user_id, "hourly_pay_rate": "30.00", "is_active": "on", "address": "4 Mill Lane\r\nLeeds",
+        "pay_rates-TOTAL_FORMS": "0", "pay_rates-INITIAL_FORMS": "0", "_save": "Save",
+    })
+    assert response.status_code == 302
+    mentor.refresh_from_db()
+    assert mentor.address == "4 Mill Lane\r\nLeeds"
+
+
+# ---------------------------------------------------------------- long names
+
+LONG_NAME = "Z" * 80
+A4_WIDTH = 595.28  # points
+RIGHT_MARGIN = 15 / 25.4 * 72  # 15 mm
+
+
+def word_boxes(path) -> list[tuple[str, float, float, float]]:
+    """Each word on the PDF's first page with its left and right edges and its top, in points."""
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    pattern = r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>'
+    return [(word, float(left), float(right), float(top)) for left, top, right, word in re.findall(pattern, html)]
+
+
+def column(boxes, heading: str, next_heading: str) -> tuple[float, float, float]:
+    """Where a column of the lines table starts, where the next one starts, and the headings' top."""
+    left, top = next((x, y) for word, x, _, y in boxes if word == heading)
+    right = next(x for word, x, _, y in boxes if word == next_heading and y == top)
+    return left, right, top
+
+
+def test_an_80_letter_name_wraps_inside_its_column_on_invoices_and_statements(org, mentor, finance_user,
+                                                                              django_capture_on_commit_callbacks):
+    long_mentor = MentorFactory(user__full_name=f"Ann {LONG_NAME}", address=f"{LONG_NAME}@example.org")
+    mentee = MenteeFactory(full_name=LONG_NAME)
+    arrangement = FundingArrangementFactory(mentee=mentee, funder=FunderFactory(name=f"Funder {LONG_NAME}"),
+                                            hourly_rate=Decimal("55.00"))
+    completed_session(mentor=long_mentor, mentee=mentee, arrangement=arrangement, day=3)
+    month_end_generate(year=2026, month=3)
+    (invoice,), (statement,) = issue_all(finance_user, django_capture_on_commit_callbacks)
+
+    for document, next_heading in ((invoice, "Description"), (statement, "Outcome")):
+        boxes = word_boxes(document.pdf.path)
+        assert max(right for _, _, right, _ in boxes) <= A4_WIDTH - RIGHT_MARGIN + 1, document  # on the page
+        left, right, top = column(boxes, "Mentee", next_heading)
+        pieces = [(word, x1) for word, x0, x1, y in boxes
+                  if y > top and set(word) == {"Z"} and left - 1 <= x0 < right]
+        assert "".join(word for word, _ in pieces) == LONG_NAME, document  # all of it, under "Mentee"
+        assert all(x1 < right for _, x1 in pieces), document  # and none of it past the column
+
+
 def test_the_credit_note_names_the_invoice_it_credits_why_and_the_amounts(issued, finance_user,
                                                                           django_capture_on_commit_callbacks):
     invoice, _ = issued

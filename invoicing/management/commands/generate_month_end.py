@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from invoicing.models import Invoice, PaymentStatement
-from invoicing.services import invoices_issue, month_end_generate, statements_issue
+from invoicing.services import invoices_issue_all_possible, issued_as, month_end_generate, statements_issue
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -77,8 +77,11 @@ class Command(BaseCommand):
             self.issue(period_start)
 
     def issue(self, period_start: date) -> None:
+        """Issue the month's drafts: every invoice that can be (the others stay drafts, each with what to fill in,
+        and the command fails so that a script notices) and every statement."""
         drafts = Invoice.objects.filter(period_start=period_start, status=Invoice.Status.DRAFT)
-        invoices = invoices_issue(invoice_ids=list(drafts.values_list("pk", flat=True)), acting_user=None)
+        invoices, refused = invoices_issue_all_possible(invoice_ids=list(drafts.values_list("pk", flat=True)),
+                                                        acting_user=None)
         statements = PaymentStatement.objects.filter(period_start=period_start, status=PaymentStatement.Status.DRAFT)
         issued_statements = statements_issue(statement_ids=list(statements.values_list("pk", flat=True)),
                                              acting_user=None)
@@ -86,6 +89,14 @@ class Command(BaseCommand):
             f"Issued {_count(invoices, 'invoice')} and {_count(issued_statements, 'payment statement')}.",
             style_func=self.style.SUCCESS,
         )
+        if invoices:
+            self.stdout.write(issued_as(invoices))
+        if refused:
+            for problem in refused:
+                self.stderr.write(f"Not issued: {problem}")
+            left = drafts.count()
+            raise CommandError(f"{left} invoice{'' if left == 1 else 's'} left as draft{'' if left == 1 else 's'}: "
+                               "fill in what is missing (above), then run again with --issue.")
 
 
 def _count(documents, noun: str) -> str:
