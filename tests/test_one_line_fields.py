@@ -55,7 +55,7 @@ class TestFinanceAdmin:
     def test_a_funder_name_or_contact_on_two_lines_is_refused(self, finance_client):
         response = finance_client.post(reverse("admin:sessions_app_funder_add"), {
             "name": "University of\r\nNorthbridge", "billing_contact_name": "Pat\nPayer",
-            "billing_email": "pat@uni.example", "billing_address": "1 Campus Road\nNorthbridge",
+            "billing_email": "pat@uni.example", "billing_address": "1 Campus Road\nNorthbridge", "tax_point_rule": "continuous",
         })
         assert response.status_code == 200
         assert response.context["adminform"].form.errors == {"name": [ONE_LINE], "billing_contact_name": [ONE_LINE]}

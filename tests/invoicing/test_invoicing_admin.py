@@ -297,7 +297,7 @@ class TestIssuing:
         act(finance_client, "invoice", "issue_selected", [sam])
         time_machine.move_to(datetime(2027, 1, 1, 0, 30, tzinfo=LONDON))
         response = act(finance_client, "invoice", "issue_selected", [leeds])
-        assert messages_of(response) == ["1 invoice issued: INV-2027-000001."]
+        assert messages_of(response) == ["1 invoice issued: INV-2027-000001. Issued as: 1 VAT invoice."]
         sam.refresh_from_db()
         leeds.refresh_from_db()
         assert (sam.number, sam.issue_date) == ("INV-2026-000001", date(2026, 12, 31))

@@ -150,7 +150,7 @@ class TestNotVatRegistered:
         path = rendered(invoice)
         text = pdf_text(path)
         assert shows(text, "Date", "Session", "Mentee", "Description", "Duration", "Rate", "Net")
-        assert shows(text, "6 Oct 2026", "SA-000001", "Mo Mentee", "Mentoring session", "1 h", "£55.00/h", "£55.00")
+        assert shows(text, "6 Oct 2026", "SA-000001", "Mo Mentee", "Mentoring session", "1 h 00 min", "£55.00/h", "£55.00")
         assert shows(text, "Total due", "£55.00")
         statement = "No VAT is charged: Mentoring Services Ltd is not registered for VAT."
         assert statement in words(path)
