@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what the project needs on a fresh Debian machine: system packages, then a virtualenv in .venv.
+# Installs what the project needs on a fresh Debian machine: system packages, then a virtualenv in .venv
+# (or $VENV) holding the versions locked in requirements/dev.txt (README, "Dependencies").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debian_packages=(chromium libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+debian_packages=(python3-venv chromium libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
 missing=()
 if command -v dpkg >/dev/null 2>&1; then
   for pkg in "${debian_packages[@]}"; do
@@ -19,11 +20,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+venv=${VENV:-.venv}
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+# Installs exactly what the lock files list (every version pinned, every file's hash checked), then the project
+# itself. Runs again whenever the lock or pyproject.toml changes.
+stamp=$venv/.installed-$(cat pyproject.toml requirements/base.txt requirements/dev.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
-  rm -f .venv/.installed-*
+  "$venv/bin/pip" install -q --require-hashes -r requirements/dev.txt
+  "$venv/bin/pip" install -q --no-deps -e .
+  rm -f "$venv"/.installed-*
   touch "$stamp"
 fi

@@ -354,6 +354,41 @@ def test_image_installs_the_project_and_imports_it_from_its_folder(dockerfile):
     assert workdir in dockerfile_env(dockerfile).get("PYTHONPATH", "").split(":")
 
 
+def pip_installs(dockerfile) -> list[tuple[int, list[str]]]:
+    """(instruction index, pip arguments) of each `pip install` the image runs."""
+    installs = []
+    for index, (instruction, args) in enumerate(dockerfile):
+        if instruction != "RUN":
+            continue
+        for command in re.split(r"&&|;", args):
+            words = shlex.split(command)
+            if words[:2] == ["pip", "install"] or words[:4] == ["python", "-m", "pip", "install"]:
+                installs.append((index, words[words.index("install") + 1 :]))
+    return installs
+
+
+def test_image_installs_the_locked_dependencies_with_hashes_before_the_project(dockerfile):
+    """Every build gets the versions in requirements/base.txt, file hashes checked, and nothing pip resolves itself."""
+    installs = pip_installs(dockerfile)
+    locked = [(index, args) for index, args in installs if "-r" in args]
+    assert len(locked) == 1, f"the image must install the lock once, not {[args for _, args in installs]}"
+    locked_index, locked_args = locked[0]
+    assert locked_args[locked_args.index("-r") + 1] == "requirements/base.txt", "the image installs production's lock"
+    assert "--require-hashes" in locked_args, "the lock must be installed with --require-hashes"
+    copied_before = " ".join(args for instruction, args in dockerfile[:locked_index] if instruction in {"COPY", "ADD"})
+    assert "requirements/base.txt" in copied_before.split(), "the lock must be copied in before it is installed"
+
+    project = [(index, args) for index, args in installs if "." in args]
+    assert len(project) == 1, "the image must pip install the project once"
+    project_index, project_args = project[0]
+    assert project_index > locked_index, "the locked dependencies go in before the project"
+    assert "--no-deps" in project_args, "installing the project must not resolve dependencies the lock does not pin"
+    assert [args for _, args in installs] == [locked_args, project_args], "the image installs nothing else"
+
+    ignored = {line.strip().strip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert not ignored & {"requirements", "requirements/base.txt", "*.txt"}, ".dockerignore keeps the lock out of the image"
+
+
 def test_image_runs_as_a_non_root_user(dockerfile):
     user = last(dockerfile, "USER")
     assert user and user.split(":")[0] not in {"root", "0"}
