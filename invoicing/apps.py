@@ -6,6 +6,9 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing and pay"
 
     def ready(self):
+        from invoicing import handlers
+
+        handlers.connect()
         # The pages of sessions_app (dashboard, Service Appointment) say when a session is paid on a later payment
         # statement than its month's; statements are ours, so we answer for them.
         from invoicing.selectors import statement_moves_for

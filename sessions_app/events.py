@@ -10,5 +10,13 @@ from django.dispatch import Signal
 # A mentor sent Senior Leadership a wrap-up request, or replaced the one they had open. Keyword argument: request.
 wrap_up_request_sent = Signal()
 
-# Finance completed a wrap-up that was with them: the session's funding is decided. Keyword argument: appointment.
+# Finance completed a wrap-up that was with them: the session's funding is decided. Keyword arguments: appointment,
+# acting_user, reply (Finance's answer to the tickets about it).
 funding_settled = Signal()
+
+# A session was wrapped up (by its mentor, on their behalf, or from Senior Leadership's list). Keyword arguments:
+# appointment, acting_user, sent_to_finance (its funding is missing: it is Awaiting Finance).
+appointment_wrapped_up = Signal()
+
+# A session was cancelled in advance. Keyword argument: appointment.
+appointment_cancelled = Signal()

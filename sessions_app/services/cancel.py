@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.services import attendance_emails_queue
+from sessions_app import events
 from sessions_app.durations import notice_text
 from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment, User
 from sessions_app.services.bulk import close_request_when_settled
@@ -41,6 +41,6 @@ def appointment_cancel(
         appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,
         description=f"{reason.label}; notice given: {notice_text(appointment.notice_hours)}",
     )
-    attendance_emails_queue(appointment=appointment)
+    events.appointment_cancelled.send(sender=ServiceAppointment, appointment=appointment)  # the attendance emails
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
     return appointment

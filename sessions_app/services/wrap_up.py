@@ -134,9 +134,6 @@ def _describe(appointment: ServiceAppointment) -> str:
 def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: WrapUp, now=None) -> ServiceAppointment:
     """Record what happened. With nothing missing the session is Completed; with the funding missing it goes
     to Finance (Awaiting Finance) with a ticket carrying the Admin Details."""
-    from invoicing.models import FinanceTicket
-    from invoicing.services import ticket_raise
-    from notifications.services import attendance_emails_queue
     from sessions_app.services.bulk import close_request_when_settled
 
     now = now or timezone.now()
@@ -164,16 +161,10 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
 
     kind = AppointmentEvent.Kind.SENT_TO_FINANCE if answers.funding_missing else AppointmentEvent.Kind.WRAPPED_UP
     AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=_describe(appointment))
-    attendance_emails_queue(appointment=appointment)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
-    if appointment.admin_details:
-        ticket_raise(
-            raised_by=acting_user,
-            appointment=appointment,
-            kind=FinanceTicket.Kind.MISSING_INFORMATION if answers.funding_missing else FinanceTicket.Kind.QUESTION,
-            subject=f"{appointment.reference}: {'information missing at wrap-up' if answers.funding_missing else 'note from the wrap-up'}",
-            message=appointment.admin_details,
-        )
+    # The attendance emails, and a Finance ticket carrying the Admin Details.
+    events.appointment_wrapped_up.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,
+                                       sent_to_finance=answers.funding_missing)
     return appointment
 
 
@@ -182,8 +173,6 @@ def appointment_finance_complete(
     *, appointment_id: int, acting_user: User, funding_arrangement: FundingArrangement, reply: str, now=None
 ) -> ServiceAppointment:
     """Finance has added the missing information: complete the wrap-up and answer the open tickets."""
-    from invoicing.services import tickets_close_for_appointment
-
     now = now or timezone.now()
     appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
         pk=appointment_id
@@ -208,6 +197,7 @@ def appointment_finance_complete(
         appointment=appointment, kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE, occurred_at=now,
         actor=acting_user, on_behalf_of=None, description=f"{funding_arrangement.label}. {reply.strip()}",
     )
-    tickets_close_for_appointment(appointment=appointment, acting_user=acting_user, reply=reply)
-    events.funding_settled.send(sender=ServiceAppointment, appointment=appointment)  # the funder is told, or corrected
+    # The open tickets are answered with the reply, and the funder is told (or corrected).
+    events.funding_settled.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,
+                                reply=reply)
     return appointment
