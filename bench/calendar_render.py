@@ -1,0 +1,85 @@
+"""Rendering a busy month's calendar: Senior Leadership's calendar with 18,000 sessions in the month (800 mentors,
+5,000 mentees; the grid's days outside the month as busy), each day showing its first 6 sessions and "N more",
+and a mentor filter of 800.
+
+Times the whole page through Django's test client (DEBUG off, no page cache: every request renders) and, apart,
+the template alone given the same context (the selector's work done once), to see what the template engine costs.
+
+    .venv/bin/python -m bench.calendar_render [--repeats 100] [--reuse]
+"""
+
+import argparse
+import os
+import time
+from datetime import datetime
+
+from bench.common import BENCH_DB, median, percentile, production_env, setup_django, table
+
+MONTH = (2026, 11)
+SESSIONS = 18_000
+
+
+def timings(call, repeats):
+    call()  # warm: templates compiled and cached, connection open
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return median(times), percentile(times, 95)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--reuse", action="store_true", help="use the database the last run seeded")
+    args = parser.parse_args()
+    os.environ.pop("REDIS_URL", None)
+    os.environ.update(production_env(PAGE_CACHE="false", STATIC_ROOT="/tmp/mentoring-bench-calendar-static"))
+    setup_django(os.environ.get("BENCH_DATABASE_URL", BENCH_DB))
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+    from django.contrib.auth.models import Group
+    from django.shortcuts import render
+    from django.test import Client, RequestFactory
+
+    from bench.common import reset_database
+    from bench.seed import LONDON, seed_appointments, seed_people
+    from sessions_app import selectors
+    from sessions_app.models import User
+
+    year, month = MONTH
+    if not (args.reuse and User.objects.filter(email="leader@bench.example").exists()):
+        reset_database()
+        mentors, _, arrangements = seed_people(mentors=800, mentees=5000, funders=150)
+        leader = User.objects.create_user("leader@bench.example", "bench-password", full_name="Lee Leader")
+        leader.groups.add(Group.objects.get(name="Senior Leadership"))
+        # The grid's 42 days (Monday 26 October to Sunday 6 December), as busy as the month's.
+        seed_appointments(count=SESSIONS * 42 // 30, start=datetime(2026, 10, 26, tzinfo=LONDON), days=42, mentors=mentors,
+                          arrangements=arrangements, completed_share=0.5)
+    leader = User.objects.get(email="leader@bench.example")
+    url = f"/calendar/{year}/{month}/"
+
+    client = Client()
+    client.force_login(leader)
+    html = client.get(url).content.decode()
+    shown = html.count('class="calendar__item ')
+    page = timings(lambda: client.get(url), args.repeats)
+
+    request = RequestFactory().get(url)
+    request.user = leader
+    grid = selectors.calendar_month(leader, year, month)
+    context = {"grid": grid, "mentor_id": None, "feed_url": None,
+               "mentors": selectors.mentors_for_filter(leader)}
+    template = timings(lambda: render(request, "sessions_app/calendar.html", context), args.repeats)
+
+    print(f"Senior Leadership's calendar, {grid.total:,} sessions in the month, {shown} shown, "
+          f"{len(context['mentors'])} mentors in the filter; {args.repeats} renders each")
+    print(table([("whole page (test client)", f"{page[0]:.1f}", f"{page[1]:.1f}"),
+                 ("template alone", f"{template[0]:.1f}", f"{template[1]:.1f}")], ["", "median ms", "p95 ms"]))
+
+
+if __name__ == "__main__":
+    main()
