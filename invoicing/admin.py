@@ -16,6 +16,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, F, Value, When
 from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -150,12 +151,8 @@ class FinanceTicketAdmin(admin.ModelAdmin):
             appointment.status == ServiceAppointment.Status.AWAITING_FINANCE and ticket.status == Open
         ):
             return self.session(ticket)
-        complete_url = reverse("admin:sessions_app_serviceappointment_complete_wrap_up", args=[appointment.pk])
-        return format_html(
-            '{}. To add the funding and complete the wrap-up, which answers this ticket too, use '
-            '<a href="{}">Complete wrap-up</a>.',
-            self.session(ticket), complete_url,
-        )
+        return render_to_string("admin/invoicing/includes/ticket_complete_wrap_up.html",
+                                {"session": self.session(ticket), "appointment": appointment})
 
     @admin.display(description="mentor")
     def mentor(self, ticket):
@@ -297,13 +294,7 @@ class MentorWithPayRatesAdmin(MentorAdmin):
     def pay_rate_changes(self, mentor):
         if mentor.pk is None:
             return "-"
-        changelist = reverse("admin:invoicing_mentorpayrate_changelist")
-        add = reverse("admin:invoicing_mentorpayrate_add")
-        return format_html(
-            'The pay rate above applies until the first change. <a href="{}?mentor__id__exact={}">'
-            'See the changes</a> or <a href="{}?mentor={}">add a change</a>.',
-            changelist, mentor.pk, add, mentor.pk,
-        )
+        return render_to_string("admin/invoicing/includes/mentor_pay_rate_changes.html", {"mentor": mentor})
 
 
 admin.site.unregister(Mentor)
@@ -789,12 +780,7 @@ class MonthEndRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="documents")
     def documents(self, run):
-        query = f"?period={run.period_start:%Y-%m}"
-        return format_html(
-            '<a href="{}{}">Invoices</a> · <a href="{}{}">Payment statements</a>',
-            reverse("admin:invoicing_invoice_changelist"), query,
-            reverse("admin:invoicing_paymentstatement_changelist"), query,
-        )
+        return render_to_string("admin/invoicing/includes/month_end_run_documents.html", {"run": run})
 
     def has_add_permission(self, request):
         return False
