@@ -30,16 +30,23 @@ class RenderedEmail:
     html: str
 
 
+def _session_context(appointment: ServiceAppointment) -> dict:
+    """What every email about one session says of it."""
+    return {
+        "reference": appointment.reference,
+        "mentee_name": appointment.mentee.full_name,
+        "mentor_name": appointment.mentor.user.full_name,
+        "start": timezone.localtime(appointment.starts_at),
+    }
+
+
 def attendance_email(appointment: ServiceAppointment, *, funder=None) -> RenderedEmail:
     """The email to the mentee, or, given a funder, to the funder's billing contact."""
     cancelled_in_advance = appointment.status == Status.CANCELLED
     what = "was cancelled" if cancelled_in_advance else WHAT_HAPPENED.get(appointment.outcome, "was updated")
     start = timezone.localtime(appointment.starts_at)
     context = {
-        "reference": appointment.reference,
-        "mentee_name": appointment.mentee.full_name,
-        "mentor_name": appointment.mentor.user.full_name,
-        "start": start,
+        **_session_context(appointment),
         "end": timezone.localtime(appointment.ends_at),
         "what": what,
         "cancelled_in_advance": cancelled_in_advance,
@@ -67,10 +74,7 @@ def funder_correction_email(appointment: ServiceAppointment, *, funder) -> Rende
     """To a funder told about a session that turned out not to be theirs. It says nothing of who funds it now."""
     start = timezone.localtime(appointment.starts_at)
     context = {
-        "reference": appointment.reference,
-        "mentee_name": appointment.mentee.full_name,
-        "mentor_name": appointment.mentor.user.full_name,
-        "start": start,
+        **_session_context(appointment),
         "funder": funder,
         "greeting": funder.billing_contact_name or funder.name,
     }
