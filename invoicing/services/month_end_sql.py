@@ -14,7 +14,8 @@ from sessions_app.models import Funder
 from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice, _record_history
 
 LOCAL_DATE = "(a.starts_at AT TIME ZONE 'Europe/London')::date"
-MINUTES = "COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
+# The booked time's whole minutes, as ServiceAppointment.booked_minutes counts them (::int alone would round 45.5 up).
+MINUTES = "COALESCE(a.actual_minutes, FLOOR(EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
 # The funder's own rule for the outcome, else the default rule, else neither billed nor paid.
 POLICY_JOINS = """
 LEFT JOIN invoicing_outcomepolicy pf ON pf.funder_id = fa.funder_id AND pf.outcome = a.outcome

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -56,6 +56,21 @@ class TestTotals:
         statement = PaymentStatement.objects.get()
         assert [line.amount for line in statement.lines.order_by("session_date")] == [Decimal("22.50"), Decimal("24.75")]
         assert statement.total == Decimal("47.25")
+
+
+    def test_a_booked_time_with_odd_seconds_counts_its_whole_minutes(self, mentor, arrangement):
+        # Booked in the admin from 10:00:00 to 10:45:30; nobody recorded how long it took (did not attend): 45
+        # minutes, as the dashboard counts it. PostgreSQL's path once rounded to 46.
+        start = at(2026, 11, 3)
+        appointment = AppointmentFactory(mentor=mentor, mentee=arrangement.mentee, starts_at=start,
+                                         ends_at=start + timedelta(minutes=45, seconds=30))
+        appointment_wrap_up(appointment_id=appointment.pk, acting_user=mentor.user, now=start + timedelta(hours=1),
+                            answers=WrapUp(outcome="did_not_attend", funding_arrangement=arrangement,
+                                           session_notes="Did not come"))
+        november()
+        assert appointment.booked_minutes == 45
+        assert list(InvoiceLine.objects.values_list("minutes", "net")) == [(45, Decimal("41.25"))]
+        assert list(StatementLine.objects.values_list("minutes", "amount")) == [(45, Decimal("22.50"))]
 
 
 class TestGrouping:
