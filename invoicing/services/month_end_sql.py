@@ -25,6 +25,7 @@ BILLING = f"""
 CREATE TEMP TABLE month_end_billing ON COMMIT DROP AS
 SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name,
        fa.id AS arrangement_id, fa.funder_id, fa.hourly_rate, {LOCAL_DATE} AS session_date, {MINUTES} AS minutes,
+       ROW_NUMBER() OVER (ORDER BY a.starts_at, a.id) AS position,
        CASE WHEN fa.kind = 'self_funded' THEN 'mentee:' || a.mentee_id
             WHEN f.single_monthly_invoice THEN 'funder:' || f.id
             ELSE 'arrangement:' || fa.id END AS group_key
@@ -69,9 +70,11 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_billing")  # left by an earlier run in the same transaction
         cursor.execute(BILLING, {"cutoff": cutoff})
+        # A new invoice takes its arrangement from its first session, as month_end.py does (a self-funded mentee's
+        # invoice can hold sessions under two arrangements).
         cursor.execute(
-            """SELECT group_key, MIN(arrangement_id), MIN(funder_id), MIN(mentee_id), COUNT(*),
-                      SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
+            """SELECT group_key, (ARRAY_AGG(arrangement_id ORDER BY position))[1], MIN(funder_id), MIN(mentee_id),
+                      COUNT(*), SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
                FROM month_end_billing GROUP BY group_key""",
             [period_start],
         )

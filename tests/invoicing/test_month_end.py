@@ -101,6 +101,19 @@ class TestGrouping:
         assert (invoice.bill_to_name, invoice.bill_to_email, invoice.bill_to_address) == ("Sam Self", "sam@example.org", "2 Road\nTown")
         assert invoice.funder is None and invoice.net == Decimal("40.00")
 
+    def test_a_self_funded_invoice_names_the_arrangement_of_the_months_first_session(self, mentor):
+        mentee = MenteeFactory(full_name="Sam Self")
+        later = FundingArrangementFactory(mentee=mentee, self_funded=True, valid_from=date(2026, 11, 20))
+        # Entered afterwards, backdated: the arrangement the start of the month was under.
+        earlier = FundingArrangementFactory(mentee=mentee, self_funded=True, valid_from=date(2026, 11, 1),
+                                            valid_until=date(2026, 11, 19), hourly_rate=Decimal("38.00"))
+        completed_session(mentor, later, at(2026, 11, 25))
+        completed_session(mentor, earlier, at(2026, 11, 3))
+        november()
+        invoice = Invoice.objects.get()
+        assert invoice.funding_arrangement == earlier and invoice.group_key == f"mentee:{mentee.pk}"
+        assert invoice.net == Decimal("78.00")
+
     def test_one_statement_per_mentor_saying_who_wrapped_up(self, mentor, other_mentor, leader, arrangement):
         completed_session(mentor, arrangement, at(2026, 11, 3))
         completed_session(mentor, arrangement, at(2026, 11, 4), by=leader)
