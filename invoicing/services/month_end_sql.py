@@ -70,12 +70,13 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_billing")  # left by an earlier run in the same transaction
         cursor.execute(BILLING, {"cutoff": cutoff})
-        # A new invoice takes its arrangement from its first session, as month_end.py does (a self-funded mentee's
-        # invoice can hold sessions under two arrangements).
+        # As in month_end.py, a new invoice takes its arrangement from its first session (a self-funded mentee's
+        # invoice can hold sessions under two arrangements), and the invoices are made in the order of their first
+        # sessions (so those issued together to one funder are numbered in that order).
         cursor.execute(
             """SELECT group_key, (ARRAY_AGG(arrangement_id ORDER BY position))[1], MIN(funder_id), MIN(mentee_id),
                       COUNT(*), SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
-               FROM month_end_billing GROUP BY group_key""",
+               FROM month_end_billing GROUP BY group_key ORDER BY MIN(position)""",
             [period_start],
         )
         groups = cursor.fetchall()

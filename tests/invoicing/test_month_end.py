@@ -239,6 +239,17 @@ class TestIssuingAndCrediting:
                          acting_user=finance_user, today=date(2027, 1, 2))
         assert PaymentStatement.objects.get().number == "PAY-2027-000001"
 
+    def test_invoices_to_one_funder_are_numbered_in_the_order_of_their_first_session(self, mentor, finance_user,
+                                                                                      funder):
+        arrangements = [FundingArrangementFactory(funder=funder, reference=f"PO-{n}") for n in range(6)]
+        for day, n in enumerate((4, 1, 5, 0, 3, 2), start=2):
+            completed_session(mentor, arrangements[n], at(2026, 11, day))
+        november()
+        invoices_issue(invoice_ids=Invoice.objects.values_list("pk", flat=True), acting_user=finance_user,
+                       today=date(2026, 12, 1))
+        assert list(Invoice.objects.order_by("number").values_list("customer_reference", flat=True)) == [
+            "PO-4", "PO-1", "PO-5", "PO-0", "PO-3", "PO-2"]
+
     def test_a_credit_note_releases_the_sessions_to_be_invoiced_again(self, mentor, finance_user, arrangement):
         session = completed_session(mentor, arrangement, at(2026, 11, 3))
         november()
