@@ -41,7 +41,7 @@ WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
 PAYING = f"""
 CREATE TEMP TABLE month_end_paying ON COMMIT DROP AS
 SELECT a.id, a.reference, a.outcome, a.mentor_id, me.full_name AS mentee_name, {LOCAL_DATE} AS session_date,
-       {MINUTES} AS minutes,
+       {MINUTES} AS minutes, ROW_NUMBER() OVER (ORDER BY a.starts_at, a.id) AS position,
        COALESCE((SELECT r.hourly_rate FROM invoicing_mentorpayrate r
                  WHERE r.mentor_id = a.mentor_id AND r.valid_from <= {LOCAL_DATE}
                  ORDER BY r.valid_from DESC LIMIT 1), mt.hourly_pay_rate) AS rate,
@@ -132,10 +132,11 @@ def pay_in_database(cutoff, period_start, period_end, summary, progress):
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_paying")
         cursor.execute(PAYING, {"cutoff": cutoff})
+        # Statements are made in the order of their first sessions, as in month_end.py (mentors can share a name).
         cursor.execute(
             """SELECT mentor_id, COUNT(*), SUM(ROUND(minutes * rate / 60, 2)),
                       COUNT(*) FILTER (WHERE session_date < %s)
-               FROM month_end_paying GROUP BY mentor_id""",
+               FROM month_end_paying GROUP BY mentor_id ORDER BY MIN(position)""",
             [period_start],
         )
         groups = cursor.fetchall()

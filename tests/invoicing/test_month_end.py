@@ -8,7 +8,7 @@ from invoicing.models import Invoice, InvoiceLine, MentorPayRate, OutcomePolicy,
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import WrapUp, appointment_finance_complete, appointment_wrap_up
-from tests.factories import AppointmentFactory, FunderFactory, FundingArrangementFactory, MenteeFactory
+from tests.factories import AppointmentFactory, FunderFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
 from tests.invoicing.helpers import at, completed_session
 
 
@@ -249,6 +249,17 @@ class TestIssuingAndCrediting:
                        today=date(2026, 12, 1))
         assert list(Invoice.objects.order_by("number").values_list("customer_reference", flat=True)) == [
             "PO-4", "PO-1", "PO-5", "PO-0", "PO-3", "PO-2"]
+
+    def test_statements_of_mentors_with_one_name_are_numbered_in_the_order_of_their_first_session(
+            self, finance_user, arrangement):
+        mentors = [MentorFactory(user__full_name="Sam Smith") for _ in range(6)]
+        for day, n in enumerate((4, 1, 5, 0, 3, 2), start=2):
+            completed_session(mentors[n], arrangement, at(2026, 11, day))
+        november()
+        statements_issue(statement_ids=PaymentStatement.objects.values_list("pk", flat=True), acting_user=finance_user,
+                         today=date(2026, 12, 1))
+        assert list(PaymentStatement.objects.order_by("number").values_list("mentor", flat=True)) == [
+            mentors[n].pk for n in (4, 1, 5, 0, 3, 2)]
 
     def test_a_credit_note_releases_the_sessions_to_be_invoiced_again(self, mentor, finance_user, arrangement):
         session = completed_session(mentor, arrangement, at(2026, 11, 3))
