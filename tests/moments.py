@@ -57,3 +57,15 @@ booked = st.one_of(
     st.integers(1, 240).map(lambda minutes: timedelta(minutes=minutes)),
     st.integers(1, 240 * 60).map(lambda seconds: timedelta(seconds=seconds)),
 )
+
+
+def starts_around(month: int) -> st.SearchStrategy[datetime]:
+    """A start in the month or the one before (the month end's own sessions, and late ones), or just either side of
+    its first and last minute."""
+    first = date(YEAR, month, 1)
+    following = MONTH_LASTS[month - 1] + timedelta(days=1)
+    edges = [local(first, time(0, 0)), local(first, time(0, 0)) - timedelta(minutes=1),
+             local(following, time(0, 0)), local(following, time(0, 0)) - timedelta(minutes=1)]
+    before = (first - timedelta(days=1)).replace(day=1)
+    return st.one_of(st.sampled_from(edges),
+                     st.builds(local, st.dates(before, MONTH_LASTS[month - 1]), times, st.sampled_from([0, 1])))
