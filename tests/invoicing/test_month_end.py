@@ -1,4 +1,5 @@
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -162,6 +163,16 @@ class TestWhatGoesIntoWhichMonth:
         assert list(InvoiceLine.objects.values_list("appointment", flat=True)) == [march_last.pk]
         month_end_generate(year=2026, month=4)
         assert InvoiceLine.objects.get(appointment=april_first).session_date == date(2026, 4, 1)
+
+    def test_session_days_follow_the_configured_time_zone(self, settings, mentor, arrangement):
+        settings.TIME_ZONE = "Australia/Sydney"
+        # 23:30 UTC on 3 November is 10:30 on 4 November in Sydney; the pay rate changes that day.
+        MentorPayRate.objects.create(mentor=mentor, hourly_rate=Decimal("36.00"), valid_from=date(2026, 11, 4))
+        completed_session(mentor, arrangement, datetime(2026, 11, 3, 23, 30, tzinfo=dt_timezone.utc))
+        november()
+        assert list(InvoiceLine.objects.values_list("session_date", flat=True)) == [date(2026, 11, 4)]
+        assert list(StatementLine.objects.values_list("session_date", "amount")) == [
+            (date(2026, 11, 4), Decimal("36.00"))]
 
     def test_late_wrap_ups_go_on_the_next_months_documents_marked_late(self, mentor, arrangement):
         on_time = completed_session(mentor, arrangement, at(2026, 10, 20))
