@@ -103,9 +103,9 @@ def test_copy_and_the_orm_store_the_same_rows_and_audit_trail(mentee, sessions, 
             created = list(Invoice.objects.filter(pk__in=ids).values_list("created_at", flat=True))
             assert all(before <= moment <= timezone.now() for moment in created), copy
             line_ids = list(InvoiceLine.objects.filter(invoice_id__in=ids).order_by("pk").values_list("pk", flat=True))
-            results[copy] = (stored(Invoice, ids),
-                             [{**row, "invoice_id": ids.index(row["invoice_id"])} for row in stored(InvoiceLine, line_ids)],
-                             history_of(ids))
+            stored_lines = [{**row, "invoice_id": ids.index(row["invoice_id"])}  # which of the rows given
+                            for row in stored(InvoiceLine, line_ids)]
+            results[copy] = (stored(Invoice, ids), stored_lines, history_of(ids))
             # The ids come back in the order of the rows given.
             assert [row["group_key"] for row in results[copy][0]] == [row[3] for row in invoices]
     by_orm, by_copy = results[False], results[True]

@@ -8,7 +8,7 @@ more sessions are wrapped up extends the drafts, or, once they are issued, leave
 
 import dataclasses
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from invoicing.models import Invoice, InvoiceLine, MentorPayRate, OutcomePolicy, PaymentStatement, StatementLine
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
 from sessions_app import roles
-from sessions_app.models import FundingArrangement, ServiceAppointment
+from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import last_day_of_month
 from tests import moments
 from tests.factories import FunderFactory, FundingArrangementFactory, MenteeFactory, MentorFactory, UserFactory

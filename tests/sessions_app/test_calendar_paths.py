@@ -48,7 +48,8 @@ def book(people, drawn) -> list[ServiceAppointment]:
     mentors, mentees, _ = people
     sessions = []
     for n, (starts_at, length, mentor, mentee, done) in enumerate(drawn, start=1):
-        wrapped = {"status": Status.COMPLETED, "outcome": "attended", "wrapped_up_at": starts_at + length} if done else {}
+        wrapped = ({"status": Status.COMPLETED, "outcome": "attended", "wrapped_up_at": starts_at + length}
+                   if done else {})
         sessions.append(ServiceAppointment(
             reference=f"SA-{n:06d}", mentor=mentors[mentor], mentee=mentees[mentee], starts_at=starts_at,
             ends_at=starts_at + length, **wrapped))
@@ -91,7 +92,7 @@ def test_both_calendar_paths_put_the_same_sessions_on_the_same_days(people, draw
     mentors, _, leader = people
     with rolled_back():
         sessions = book(people, drawn)
-        months = sorted({(local.year, local.month) for local in map(timezone.localtime, (s.starts_at for s in sessions))})
+        months = sorted({(day.year, day.month) for day in (timezone.localdate(s.starts_at) for s in sessions)})
         for year, month in months:
             # Everyone's sessions as Senior Leadership sees them, and (in turn, to keep it quick) a mentor's own or
             # one mentor's as Senior Leadership picks them.
