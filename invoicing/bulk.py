@@ -1,7 +1,9 @@
 """Writing many rows in one statement: COPY on PostgreSQL, a single bulk INSERT elsewhere.
 
 Rows are tuples of database-ready values (str, int, Decimal, date, datetime, bool, None) for the named fields;
-every other column takes the model field's default.
+every other column takes the model field's default. Each function's `copy` (or `array`) keyword picks the path:
+None (the default) takes PostgreSQL's own on PostgreSQL and the ORM's elsewhere; tests run both on PostgreSQL and
+compare what they wrote (tests/invoicing/test_bulk_paths.py).
 """
 
 import time
@@ -37,21 +39,25 @@ def _copy(model, columns, rows):
         connection.queries_log.append({"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"})
 
 
-def insert_rows(model, names: list[str], rows: list[tuple]) -> None:
+def _on_postgresql(choice: bool | None) -> bool:
+    return connection.vendor == "postgresql" if choice is None else choice
+
+
+def insert_rows(model, names: list[str], rows: list[tuple], *, copy: bool | None = None) -> None:
     if not rows:
         return
-    given, rest, defaults = _columns(model, names)
-    if connection.vendor == "postgresql":
+    if _on_postgresql(copy):
+        given, rest, defaults = _columns(model, names)
         _copy(model, given + rest, [row + defaults for row in rows])
     else:
         model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows])
 
 
-def insert_rows_returning_ids(model, names: list[str], rows: list[tuple]) -> list[int]:
+def insert_rows_returning_ids(model, names: list[str], rows: list[tuple], *, copy: bool | None = None) -> list[int]:
     """As insert_rows, and give back the new rows' ids in order."""
     if not rows:
         return []
-    if connection.vendor != "postgresql":
+    if not _on_postgresql(copy):
         return [obj.pk for obj in model.objects.bulk_create([model(**dict(zip(names, row))) for row in rows])]
     pk = model._meta.pk
     with connection.cursor() as cursor:
@@ -65,9 +71,11 @@ def insert_rows_returning_ids(model, names: list[str], rows: list[tuple]) -> lis
     return ids
 
 
-def insert_history(model, ids: list[int], *, history_type: str, change_reason: str, user_id: int | None = None):
+def insert_history(model, ids: list[int], *, history_type: str, change_reason: str, user_id: int | None = None,
+                   array: bool | None = None):
     """The audit trail (django-simple-history's table) of rows written in bulk, which its signals never see:
-    one historical row per id, copied by the database from the row as it is stored now, in one statement."""
+    one historical row per id, copied by the database from the row as it is stored now: in one statement on
+    PostgreSQL (`= ANY(array)`), elsewhere one per 500 ids (SQLite limits a statement's parameters)."""
     if not ids:
         return
     history = model.history.model
@@ -81,7 +89,7 @@ def insert_history(model, ids: list[int], *, history_type: str, change_reason: s
            f"WHERE {quote(model._meta.pk.column)} ")
     values = [connection.ops.adapt_datetimefield_value(timezone.now()), history_type, change_reason, user_id]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if _on_postgresql(array):
             cursor.execute(sql + "= ANY(%s)", [*values, list(ids)])
             return
         for start in range(0, len(ids), 500):

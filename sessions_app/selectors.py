@@ -242,20 +242,33 @@ def _first_of_each_day(scope, grid_start: date, grid_end: date) -> tuple[list[tu
     which reads a few rows per day however many sessions the organisation has; only those rows look up their
     names. Elsewhere (SQLite), a count by day, a window ranking every session of the grid's weeks, then the rows.
     """
-    if connection.vendor != "postgresql":
-        local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
-        per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("*")))
-        ids = list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
-                                              order_by=[F("starts_at"), F("pk")]))
-                   .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
-        return list(scope.filter(pk__in=ids).order_by("starts_at", "pk").values_list(*CalendarEntry.FIELDS)), per_day
+    if connection.vendor == "postgresql":
+        return _first_of_each_day_in_sql(scope, grid_start, grid_end)
+    return _first_of_each_day_by_orm(scope, grid_start, grid_end)
+
+
+def _first_of_each_day_by_orm(scope, grid_start: date, grid_end: date) -> tuple[list[tuple], dict[date, int]]:
+    """_first_of_each_day on any database (SQLite's path; tests run it on PostgreSQL too, against the SQL one)."""
+    local_day = TruncDate("starts_at", tzinfo=timezone.get_current_timezone())
+    per_day = dict(scope.annotate(day=local_day).order_by().values_list("day").annotate(n=Count("*")))
+    ids = list(scope.annotate(rank=Window(RowNumber(), partition_by=[local_day],
+                                          order_by=[F("starts_at"), F("pk")]))
+               .filter(rank__lte=CALENDAR_DAY_LIMIT).values_list("pk", flat=True))
+    return list(scope.filter(pk__in=ids).order_by("starts_at", "pk").values_list(*CalendarEntry.FIELDS)), per_day
+
+
+def _first_of_each_day_in_sql(scope, grid_start: date, grid_end: date) -> tuple[list[tuple], dict[date, int]]:
+    """_first_of_each_day on PostgreSQL, in one query."""
     # PostgreSQL pulls the plain subquery up into each LATERAL, so the day's bounds reach the index on starts_at.
     # The days are a list (not generate_series) so that the planner knows there are about 42 of them.
     count_sql, count_params = scope.order_by().values("pk", "starts_at").query.sql_with_params()
     rows_sql, rows_params = (scope.order_by().values("pk", "starts_at", "reference", "status", "mentee_id", "mentor_id")
                              .query.sql_with_params())
-    in_day = ("scope.starts_at >= (grid.day AT TIME ZONE %s) "
-              "AND scope.starts_at < ((grid.day + interval '1 day') AT TIME ZONE %s)")
+    # A day runs from its local midnight to the next: each a timestamp *without* time zone, read AT TIME ZONE as
+    # local time. (A bare date would first become midnight UTC, which AT TIME ZONE then turns into local time:
+    # 01:00 on a summer day, compared as if it were UTC, which lost the sessions before 02:00 BST.)
+    in_day = ("scope.starts_at >= (grid.day::timestamp AT TIME ZONE %s) "
+              "AND scope.starts_at < ((grid.day + 1)::timestamp AT TIME ZONE %s)")
     quote = connection.ops.quote_name
     mentee, mentor, user = (quote(model._meta.db_table) for model in (Mentee, Mentor, User))
     # The names are looked up per row shown (a join here is planned as a scan of every mentor for each day).

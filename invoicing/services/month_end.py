@@ -65,8 +65,14 @@ def _minutes(starts_at, ends_at, actual_minutes) -> int:
     return actual_minutes or int((ends_at - starts_at).total_seconds() // 60)
 
 
-def month_end_generate(*, year: int, month: int, progress=None, now=None) -> MonthEndSummary:
-    """Create (or extend) the month's draft invoices and payment statements; issue them if Finance said so."""
+def month_end_generate(*, year: int, month: int, progress=None, now=None, in_database: bool | None = None
+                       ) -> MonthEndSummary:
+    """Create (or extend) the month's draft invoices and payment statements; issue them if Finance said so.
+
+    The lines are written by PostgreSQL itself (month_end_sql.py) on PostgreSQL, by Python elsewhere: the same
+    rules twice. `in_database=False` takes the Python path on PostgreSQL too (the tests compare the two)."""
+    if in_database is None:
+        in_database = connection.vendor == "postgresql"
     period_start = date(year, month, 1)
     period_end = last_day_of_month(period_start)
     cutoff = local_midnight(period_end + timedelta(days=1))
@@ -85,7 +91,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None) -> Mon
         ).count()
         org = OrganisationDetails.current()
         vat_rate = org.vat_rate if org.vat_registered else Decimal("0.00")
-        if connection.vendor == "postgresql":
+        if in_database:
             from .month_end_sql import bill_in_database, pay_in_database
 
             bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progress)

@@ -1,10 +1,12 @@
 """The month-end job's lines written by PostgreSQL itself (INSERT ... SELECT), for large months.
 
-Same rules as the Python path in month_end.py (which SQLite uses): the test suite runs against both.
+Same rules as the Python path in month_end.py (which SQLite uses): tests/invoicing/test_month_end_paths.py runs
+both on PostgreSQL on the same random sessions and compares what they write.
 Python decides only per invoice and per statement; the database computes and writes every line.
 """
 
 from django.db import connection
+from django.utils import timezone
 
 from invoicing.bulk import insert_rows_returning_ids
 from invoicing.models import Invoice, PaymentStatement
@@ -13,8 +15,10 @@ from sessions_app.models import Funder
 
 from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice, _record_history
 
-LOCAL_DATE = "(a.starts_at AT TIME ZONE 'Europe/London')::date"
-MINUTES = "COALESCE(a.actual_minutes, (EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
+# The session's day where the organisation is (settings.TIME_ZONE), as timezone.localdate gives it in month_end.py.
+LOCAL_DATE = "(a.starts_at AT TIME ZONE %(zone)s)::date"
+# The booked time's whole minutes, as ServiceAppointment.booked_minutes counts them (::int alone would round 45.5 up).
+MINUTES = "COALESCE(a.actual_minutes, FLOOR(EXTRACT(EPOCH FROM a.ends_at - a.starts_at) / 60)::int)"
 # The funder's own rule for the outcome, else the default rule, else neither billed nor paid.
 POLICY_JOINS = """
 LEFT JOIN invoicing_outcomepolicy pf ON pf.funder_id = fa.funder_id AND pf.outcome = a.outcome
@@ -24,6 +28,7 @@ BILLING = f"""
 CREATE TEMP TABLE month_end_billing ON COMMIT DROP AS
 SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name,
        fa.id AS arrangement_id, fa.funder_id, fa.hourly_rate, {LOCAL_DATE} AS session_date, {MINUTES} AS minutes,
+       ROW_NUMBER() OVER (ORDER BY a.starts_at, a.id) AS position,
        CASE WHEN fa.kind = 'self_funded' THEN 'mentee:' || a.mentee_id
             WHEN f.single_monthly_invoice THEN 'funder:' || f.id
             ELSE 'arrangement:' || fa.id END AS group_key
@@ -39,7 +44,7 @@ WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
 PAYING = f"""
 CREATE TEMP TABLE month_end_paying ON COMMIT DROP AS
 SELECT a.id, a.reference, a.outcome, a.mentor_id, me.full_name AS mentee_name, {LOCAL_DATE} AS session_date,
-       {MINUTES} AS minutes,
+       {MINUTES} AS minutes, ROW_NUMBER() OVER (ORDER BY a.starts_at, a.id) AS position,
        COALESCE((SELECT r.hourly_rate FROM invoicing_mentorpayrate r
                  WHERE r.mentor_id = a.mentor_id AND r.valid_from <= {LOCAL_DATE}
                  ORDER BY r.valid_from DESC LIMIT 1), mt.hourly_pay_rate) AS rate,
@@ -67,11 +72,14 @@ def _targets(cursor, table: str, pairs: list[tuple]) -> None:
 def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progress):
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_billing")  # left by an earlier run in the same transaction
-        cursor.execute(BILLING, {"cutoff": cutoff})
+        cursor.execute(BILLING, {"cutoff": cutoff, "zone": timezone.get_current_timezone_name()})
+        # As in month_end.py, a new invoice takes its arrangement from its first session (a self-funded mentee's
+        # invoice can hold sessions under two arrangements), and the invoices are made in the order of their first
+        # sessions (so those issued together to one funder are numbered in that order).
         cursor.execute(
-            """SELECT group_key, MIN(arrangement_id), MIN(funder_id), MIN(mentee_id), COUNT(*),
-                      SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
-               FROM month_end_billing GROUP BY group_key""",
+            """SELECT group_key, (ARRAY_AGG(arrangement_id ORDER BY position))[1], MIN(funder_id), MIN(mentee_id),
+                      COUNT(*), SUM(ROUND(minutes * hourly_rate / 60, 2)), COUNT(*) FILTER (WHERE session_date < %s)
+               FROM month_end_billing GROUP BY group_key ORDER BY MIN(position)""",
             [period_start],
         )
         groups = cursor.fetchall()
@@ -126,11 +134,12 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
 def pay_in_database(cutoff, period_start, period_end, summary, progress):
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_paying")
-        cursor.execute(PAYING, {"cutoff": cutoff})
+        cursor.execute(PAYING, {"cutoff": cutoff, "zone": timezone.get_current_timezone_name()})
+        # Statements are made in the order of their first sessions, as in month_end.py (mentors can share a name).
         cursor.execute(
             """SELECT mentor_id, COUNT(*), SUM(ROUND(minutes * rate / 60, 2)),
                       COUNT(*) FILTER (WHERE session_date < %s)
-               FROM month_end_paying GROUP BY mentor_id""",
+               FROM month_end_paying GROUP BY mentor_id ORDER BY MIN(position)""",
             [period_start],
         )
         groups = cursor.fetchall()

@@ -1,4 +1,5 @@
-from datetime import date
+from datetime import date, datetime, timedelta
+from datetime import timezone as dt_timezone
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,7 @@ from invoicing.models import Invoice, InvoiceLine, MentorPayRate, OutcomePolicy,
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import WrapUp, appointment_finance_complete, appointment_wrap_up
-from tests.factories import AppointmentFactory, FunderFactory, FundingArrangementFactory, MenteeFactory
+from tests.factories import AppointmentFactory, FunderFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
 from tests.invoicing.helpers import at, completed_session
 
 
@@ -87,6 +88,21 @@ class TestTotals:
         assert statement.total == Decimal("47.25")
 
 
+    def test_a_booked_time_with_odd_seconds_counts_its_whole_minutes(self, mentor, arrangement):
+        # Booked in the admin from 10:00:00 to 10:45:30; nobody recorded how long it took (did not attend): 45
+        # minutes, as the dashboard counts it. PostgreSQL's path once rounded to 46.
+        start = at(2026, 11, 3)
+        appointment = AppointmentFactory(mentor=mentor, mentee=arrangement.mentee, starts_at=start,
+                                         ends_at=start + timedelta(minutes=45, seconds=30))
+        appointment_wrap_up(appointment_id=appointment.pk, acting_user=mentor.user, now=start + timedelta(hours=1),
+                            answers=WrapUp(outcome="did_not_attend", funding_arrangement=arrangement,
+                                           session_notes="Did not come"))
+        november()
+        assert appointment.booked_minutes == 45
+        assert list(InvoiceLine.objects.values_list("minutes", "net")) == [(45, Decimal("41.25"))]
+        assert list(StatementLine.objects.values_list("minutes", "amount")) == [(45, Decimal("22.50"))]
+
+
 class TestGrouping:
     def test_one_invoice_per_arrangement_per_month(self, mentor, funder):
         first = FundingArrangementFactory(funder=funder, reference="PO-A")
@@ -114,6 +130,19 @@ class TestGrouping:
         invoice = Invoice.objects.get()
         assert (invoice.bill_to_name, invoice.bill_to_email, invoice.bill_to_address) == ("Sam Self", "sam@example.org", "2 Road\nTown")
         assert invoice.funder is None and invoice.net == Decimal("40.00")
+
+    def test_a_self_funded_invoice_names_the_arrangement_of_the_months_first_session(self, mentor):
+        mentee = MenteeFactory(full_name="Sam Self")
+        later = FundingArrangementFactory(mentee=mentee, self_funded=True, valid_from=date(2026, 11, 20))
+        # Entered afterwards, backdated: the arrangement the start of the month was under.
+        earlier = FundingArrangementFactory(mentee=mentee, self_funded=True, valid_from=date(2026, 11, 1),
+                                            valid_until=date(2026, 11, 19), hourly_rate=Decimal("38.00"))
+        completed_session(mentor, later, at(2026, 11, 25))
+        completed_session(mentor, earlier, at(2026, 11, 3))
+        november()
+        invoice = Invoice.objects.get()
+        assert invoice.funding_arrangement == earlier and invoice.group_key == f"mentee:{mentee.pk}"
+        assert invoice.net == Decimal("78.00")
 
     def test_one_statement_per_mentor_saying_who_wrapped_up(self, mentor, other_mentor, leader, arrangement):
         completed_session(mentor, arrangement, at(2026, 11, 3))
@@ -163,6 +192,16 @@ class TestWhatGoesIntoWhichMonth:
         assert list(InvoiceLine.objects.values_list("appointment", flat=True)) == [march_last.pk]
         month_end_generate(year=2026, month=4)
         assert InvoiceLine.objects.get(appointment=april_first).session_date == date(2026, 4, 1)
+
+    def test_session_days_follow_the_configured_time_zone(self, settings, mentor, arrangement):
+        settings.TIME_ZONE = "Australia/Sydney"
+        # 23:30 UTC on 3 November is 10:30 on 4 November in Sydney; the pay rate changes that day.
+        MentorPayRate.objects.create(mentor=mentor, hourly_rate=Decimal("36.00"), valid_from=date(2026, 11, 4))
+        completed_session(mentor, arrangement, datetime(2026, 11, 3, 23, 30, tzinfo=dt_timezone.utc))
+        november()
+        assert list(InvoiceLine.objects.values_list("session_date", flat=True)) == [date(2026, 11, 4)]
+        assert list(StatementLine.objects.values_list("session_date", "amount")) == [
+            (date(2026, 11, 4), Decimal("36.00"))]
 
     def test_late_wrap_ups_go_on_the_next_months_documents_marked_late(self, mentor, arrangement):
         on_time = completed_session(mentor, arrangement, at(2026, 10, 20))
@@ -239,6 +278,28 @@ class TestIssuingAndCrediting:
         statements_issue(statement_ids=list(PaymentStatement.objects.values_list("pk", flat=True)),
                          acting_user=finance_user, today=date(2027, 1, 2))
         assert PaymentStatement.objects.get().number == "PAY-2027-000001"
+
+    def test_invoices_to_one_funder_are_numbered_in_the_order_of_their_first_session(self, mentor, finance_user,
+                                                                                      funder):
+        arrangements = [FundingArrangementFactory(funder=funder, reference=f"PO-{n}") for n in range(6)]
+        for day, n in enumerate((4, 1, 5, 0, 3, 2), start=2):
+            completed_session(mentor, arrangements[n], at(2026, 11, day))
+        november()
+        invoices_issue(invoice_ids=Invoice.objects.values_list("pk", flat=True), acting_user=finance_user,
+                       today=date(2026, 12, 1))
+        assert list(Invoice.objects.order_by("number").values_list("customer_reference", flat=True)) == [
+            "PO-4", "PO-1", "PO-5", "PO-0", "PO-3", "PO-2"]
+
+    def test_statements_of_mentors_with_one_name_are_numbered_in_the_order_of_their_first_session(
+            self, finance_user, arrangement):
+        mentors = [MentorFactory(user__full_name="Sam Smith") for _ in range(6)]
+        for day, n in enumerate((4, 1, 5, 0, 3, 2), start=2):
+            completed_session(mentors[n], arrangement, at(2026, 11, day))
+        november()
+        statements_issue(statement_ids=PaymentStatement.objects.values_list("pk", flat=True), acting_user=finance_user,
+                         today=date(2026, 12, 1))
+        assert list(PaymentStatement.objects.order_by("number").values_list("mentor", flat=True)) == [
+            mentors[n].pk for n in (4, 1, 5, 0, 3, 2)]
 
     def test_a_credit_note_releases_the_sessions_to_be_invoiced_again(self, mentor, finance_user, arrangement):
         session = completed_session(mentor, arrangement, at(2026, 11, 3))

@@ -162,6 +162,23 @@ class TestCalendar:
         cell = next(c for week in grid.weeks for c in week if c.day == date(2026, 5, 31))
         assert [a.reference for a in cell.appointments] == [appointment.reference]
 
+    @pytest.mark.postgres
+    def test_sessions_in_the_first_two_hours_of_a_summer_day_are_on_the_calendar(self, mentor_client, mentor):
+        # 12 May is British Summer Time: its day begins at 23:00 UTC on 11 May. PostgreSQL's calendar query once
+        # began it at 01:00 UTC (02:00 BST), so sessions from midnight to 01:59 were on no day at all.
+        def at(hour, minute):
+            start = timezone.make_aware(timezone.datetime(2026, 5, 12, hour, minute))
+            return AppointmentFactory(mentor=mentor, starts_at=start, ends_at=start + timedelta(minutes=30))
+
+        sessions = [at(0, 0), at(0, 30), at(1, 59), at(2, 0)]
+        response = mentor_client.get("/calendar/2026/5/")
+        cell = next(c for week in response.context["grid"].weeks for c in week if c.day == date(2026, 5, 12))
+        assert [(a.reference, a.time) for a in cell.appointments] == [
+            (sessions[0].reference, "00:00"), (sessions[1].reference, "00:30"),
+            (sessions[2].reference, "01:59"), (sessions[3].reference, "02:00")]
+        assert response.context["grid"].total == 4
+        assert sa_links(response.content.decode()) == [s.reference for s in sessions]
+
     def test_a_busy_day_shows_its_first_sessions_and_counts_the_rest(self, mentor_client, leader, mentor,
                                                                       other_mentor):
         from sessions_app.selectors import CALENDAR_DAY_LIMIT
