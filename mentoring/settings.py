@@ -54,8 +54,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mentoring.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before the session: a kept page is served without loading the session or the user (mentoring/page_cache.py).
-    "mentoring.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -168,24 +166,6 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # max_retries 0: with the broker down, handing an email to a worker fails at once (the sweeper sends it later)
 # instead of keeping the user waiting while the connection is retried.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5, "max_retries": 0}
-
-# Pages a user has just seen are served again from Redis until the database changes (mentoring/page_cache.py).
-# On by default with Redis; without it there is no cache every process shares, so it is off.
-PAGE_CACHE = env.bool("PAGE_CACHE", default=bool(REDIS_URL))
-PAGE_CACHE_ALIAS = "pages"
-if PAGE_CACHE and not REDIS_URL:
-    raise ImproperlyConfigured("PAGE_CACHE needs REDIS_URL: every web and worker process must share the cache.")
-if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        PAGE_CACHE_ALIAS: {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "pages",
-            # Redis stopped or unreachable: pages are rendered as usual, and quickly.
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        },
-    }
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
