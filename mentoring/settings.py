@@ -167,6 +167,22 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # instead of keeping the user waiting while the connection is retried.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5, "max_retries": 0}
 
+# Sessions: in the database. With Redis, also read from it (Django's cached_db): a logged-in page loads its session
+# without a query, and log-ins survive Redis being restarted or emptied; with Redis unreachable, the database alone
+# (mentoring/sessions.py). README: "What a logged-in request costs".
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "sessions": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "sessions",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        },
+    }
+    SESSION_ENGINE = "mentoring.sessions"
+    SESSION_CACHE_ALIAS = "sessions"
+
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
