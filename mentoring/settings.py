@@ -104,7 +104,8 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # django-axes' AxesStandaloneBackend first: a locked-out address is refused before its password is checked.
     "mentoring.middleware.AxesLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's permissions (roles) in the user's own query on every request.
+    "sessions_app.backends.UserWithPermissionsBackend",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
