@@ -166,6 +166,22 @@ def test_a_log_in_lasts_eight_hours_and_ends_with_the_browser(client, mentor):
 # ---------------------------------------------------------------- passwords
 
 
+def test_passwords_are_hashed_with_argon2_and_an_older_pbkdf2_hash_is_replaced_at_log_in(settings, client, mentor):
+    from django.conf import global_settings
+    from django.contrib.auth.hashers import make_password
+
+    from mentoring import settings as project_settings
+
+    # The project's hashers (tests hash with MD5, for speed): its own list, or Django's if it had none.
+    settings.PASSWORD_HASHERS = getattr(project_settings, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)
+    assert make_password(PASSWORD).startswith("argon2$argon2id$")
+    mentor.user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    mentor.user.save()
+    assert log_in(client, mentor.user.email).status_code == 302
+    mentor.user.refresh_from_db()
+    assert mentor.user.password.startswith("argon2$argon2id$") and mentor.user.check_password(PASSWORD)
+
+
 @pytest.mark.parametrize(
     ("password", "message"),
     [
