@@ -109,8 +109,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # Argon2 (argon2-cffi), as Django's documentation recommends: it costs a log-in about what PBKDF2 does, and is
-# memory-hard, so far dearer to guess with graphics cards (README: "Passwords"). A PBKDF2 hash made before is still
-# accepted and replaced by an Argon2 one at that user's next log-in.
+# memory-hard, so far dearer to guess with graphics cards (README: "Password hashing"). A PBKDF2 hash made before is
+# still accepted, and replaced by an Argon2 one at that user's next log-in.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
