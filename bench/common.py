@@ -21,7 +21,7 @@ def production_env(**extra: str) -> dict:
 
 
 def empty_bench_redis() -> None:
-    """Empty the benchmarks' Redis database (BENCH_REDIS): no tasks, kept pages or generation left from a run."""
+    """Empty the benchmarks' Redis database (BENCH_REDIS): no tasks or sessions left from a run."""
     import redis
 
     redis.Redis.from_url(BENCH_REDIS).flushdb()

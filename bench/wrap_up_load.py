@@ -5,8 +5,8 @@ submit) for one session after another. Prints wrap-ups and requests per second, 
 
     .venv/bin/python -m bench.wrap_up_load [--mentors 50] [--seconds 60] [--workers 4] [--redis]
 
-With --redis the server runs as production does with Redis (BENCH_REDIS_URL, flushed): the page cache on, every
-write replacing its generation, and tasks queued for Celery workers (none run here) instead of run in process.
+With --redis the server runs as production does with Redis (BENCH_REDIS_URL, flushed): sessions in Redis and the
+database (`cached_db`), and tasks queued for Celery workers (none run here) instead of run in process.
 """
 
 import argparse
@@ -126,7 +126,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--per-mentor", type=int, default=300)
-    parser.add_argument("--redis", action="store_true", help="Redis as in production: page cache and Celery broker")
+    parser.add_argument("--redis", action="store_true", help="Redis as in production: sessions (cached_db) and the Celery broker")
     args = parser.parse_args()
     setup_django()
     plan = seed(args.mentors, args.per_mentor)

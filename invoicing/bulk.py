@@ -11,8 +11,6 @@ import time
 from django.db import connection
 from django.utils import timezone
 
-from mentoring import page_cache
-
 
 def _columns(model, names):
     fields = {f.name: f for f in model._meta.concrete_fields}
@@ -34,7 +32,6 @@ def _copy(model, columns, rows):
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         for row in rows:
             copy.write_row(row)
-    page_cache.note_write(connection)  # COPY is not seen by the execute wrappers that notice other writes
     if connection.queries_logged:  # so query counts see it like any other statement
         connection.queries_log.append({"sql": f"{sql} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"})
 

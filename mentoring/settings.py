@@ -54,8 +54,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "mentoring.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Before the session: a kept page is served without loading the session or the user (mentoring/page_cache.py).
-    "mentoring.page_cache.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -106,7 +104,19 @@ LOGOUT_REDIRECT_URL = "login"
 AUTHENTICATION_BACKENDS = [
     # django-axes' AxesStandaloneBackend first: a locked-out address is refused before its password is checked.
     "mentoring.middleware.AxesLockoutBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user's permissions (roles) in the user's own query on every request.
+    "sessions_app.backends.UserWithPermissionsBackend",
+]
+
+# Argon2 (argon2-cffi), as Django's documentation recommends: it costs a log-in about what PBKDF2 does, and is
+# memory-hard, so far dearer to guess with graphics cards (README: "Password hashing"). A PBKDF2 hash made before is
+# still accepted, and replaced by an Argon2 one at that user's next log-in.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -169,23 +179,21 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 # instead of keeping the user waiting while the connection is retried.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3, "socket_timeout": 5, "max_retries": 0}
 
-# Pages a user has just seen are served again from Redis until the database changes (mentoring/page_cache.py).
-# On by default with Redis; without it there is no cache every process shares, so it is off.
-PAGE_CACHE = env.bool("PAGE_CACHE", default=bool(REDIS_URL))
-PAGE_CACHE_ALIAS = "pages"
-if PAGE_CACHE and not REDIS_URL:
-    raise ImproperlyConfigured("PAGE_CACHE needs REDIS_URL: every web and worker process must share the cache.")
+# Sessions: in the database. With Redis, also read from it (Django's cached_db): a logged-in page loads its session
+# without a query, and log-ins survive Redis being restarted or emptied; with Redis unreachable, the database alone
+# (mentoring/sessions.py). README: "What a logged-in request costs".
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        PAGE_CACHE_ALIAS: {
+        "sessions": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "pages",
-            # Redis stopped or unreachable: pages are rendered as usual, and quickly.
+            "KEY_PREFIX": "sessions",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         },
     }
+    SESSION_ENGINE = "mentoring.sessions"
+    SESSION_CACHE_ALIAS = "sessions"
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)

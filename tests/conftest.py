@@ -186,31 +186,6 @@ def media_in_a_temporary_folder(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def no_page_cache(settings):
-    """A test's writes are rolled back, never committed, so they would leave cached pages standing: the page
-    cache is off unless a test turns it on (tests/test_page_cache.py)."""
-    settings.PAGE_CACHE = False
-
-
-def page_cache_on(settings, redis_url: str):
-    """For a fixture: the page cache on, in a Redis key prefix of the test's own, removed afterwards."""
-    import uuid
-
-    import redis
-    from django.core.cache import caches
-
-    prefix = f"test-pages-{uuid.uuid4().hex}"
-    settings.CACHES = {**settings.CACHES, settings.PAGE_CACHE_ALIAS: {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": prefix}}
-    settings.PAGE_CACHE = True
-    yield caches[settings.PAGE_CACHE_ALIAS]
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-
-
-@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

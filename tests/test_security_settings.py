@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -150,12 +152,34 @@ def test_a_log_in_lasts_eight_hours_and_ends_with_the_browser(client, mentor):
     assert abs(session.expire_date - expected) < timedelta(minutes=1)
     assert client.get(reverse("home")).status_code == 200
 
+    # Eight hours on: the row has expired and, with Redis, so has its copy there (kept for the same eight hours).
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    if settings.SESSION_ENGINE == "mentoring.sessions":
+        redis = caches[settings.SESSION_CACHE_ALIAS]
+        key = redis.make_and_validate_key(cached_db.KEY_PREFIX + cookie.value)
+        assert abs(redis._cache.get_client(key).ttl(key) - 8 * 60 * 60) < 60
+        redis.delete(cached_db.KEY_PREFIX + cookie.value)
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 # ---------------------------------------------------------------- passwords
+
+
+def test_passwords_are_hashed_with_argon2_and_an_older_pbkdf2_hash_is_replaced_at_log_in(settings, client, mentor):
+    from django.conf import global_settings
+    from django.contrib.auth.hashers import make_password
+
+    from mentoring import settings as project_settings
+
+    # The project's hashers (tests hash with MD5, for speed): its own list, or Django's if it had none.
+    settings.PASSWORD_HASHERS = getattr(project_settings, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)
+    assert make_password(PASSWORD).startswith("argon2$argon2id$")
+    mentor.user.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    mentor.user.save()
+    assert log_in(client, mentor.user.email).status_code == 302
+    mentor.user.refresh_from_db()
+    assert mentor.user.password.startswith("argon2$argon2id$") and mentor.user.check_password(PASSWORD)
 
 
 @pytest.mark.parametrize(

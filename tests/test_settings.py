@@ -158,3 +158,13 @@ def test_the_email_domain_comes_from_the_from_address_unless_set():
     got = settings_with({"EMAIL_DOMAIN": "example.org", "REPLY_TO_EMAIL": "office@example.org"}, "EMAIL_DOMAIN",
                         "REPLY_TO_EMAIL")
     assert got == {"EMAIL_DOMAIN": "example.org", "REPLY_TO_EMAIL": "office@example.org"}
+
+
+def test_sessions_are_kept_in_the_database_and_with_redis_read_from_it():
+    got = settings_with({}, "SESSION_ENGINE")
+    assert got["SESSION_ENGINE"] == "django.contrib.sessions.backends.db"
+    url = "redis://cache.internal:6380/2"
+    got = settings_with({"REDIS_URL": url}, "SESSION_ENGINE", "SESSION_CACHE_ALIAS", "CACHES")
+    assert got["SESSION_ENGINE"] == "mentoring.sessions"  # Django's cached_db, carrying on without Redis
+    cache = got["CACHES"][got["SESSION_CACHE_ALIAS"]]
+    assert (cache["BACKEND"], cache["LOCATION"]) == ("django.core.cache.backends.redis.RedisCache", url)

@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from invoicing.services import ticket_raise
-from mentoring.page_cache import page_cached
 from sessions_app import selectors
 from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
@@ -29,7 +28,6 @@ def _offers_cancel(appointment, user) -> bool:
 
 
 @login_required
-@page_cached
 def detail(request, reference):
     appointment = visible_appointment(request, reference)
     if appointment.reference != reference:

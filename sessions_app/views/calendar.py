@@ -6,7 +6,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from mentoring.page_cache import page_cached
 from sessions_app import selectors
 from sessions_app.calendar_feed import feed_for
 from sessions_app.models import Mentor
@@ -15,7 +14,6 @@ from sessions_app.views.params import mentor_param, valid_month
 
 
 @login_required
-@page_cached
 def month(request, year=None, month=None):
     if year is None:
         today = timezone.localdate()

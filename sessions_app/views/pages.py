@@ -1,19 +1,16 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from mentoring.page_cache import page_cached
 from sessions_app import selectors
 from sessions_app.views.params import mentor_param, month_param
 
 
 @login_required
-@page_cached
 def home(request):
     return render(request, "sessions_app/home.html", {"page": selectors.homepage_for(request.user)})
 
 
 @login_required
-@page_cached
 def dashboard(request):
     year, month = month_param(request)
     mentor_id = mentor_param(request)

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import page_cache_on, require
+from tests.conftest import require
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,15 +30,6 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-
-@pytest.fixture(autouse=True)
-def page_cache_as_in_production(settings):
-    """With Redis there, the browser sees pages as production serves them: through the page cache."""
-    if os.environ.get("REDIS_URL"):
-        yield from page_cache_on(settings, os.environ["REDIS_URL"])
-    else:
-        yield
 
 
 @pytest.fixture
