@@ -1,0 +1,43 @@
+"""Funders and funding arrangements (a mentee's own are also on the mentee's page, see people.py)."""
+
+from django.contrib import admin
+
+from sessions_app.admin.common import AuditTrailAdmin
+from sessions_app.models import Funder, FundingArrangement
+
+
+@admin.register(Funder)
+class FunderAdmin(admin.ModelAdmin):
+    list_display = ("name", "billing_contact_name", "billing_email", "sends_attendance_emails")
+    list_filter = ("sends_attendance_emails",)
+    search_fields = ("name", "billing_contact_name", "billing_email")
+
+
+class _NamedEmptyChoice:
+    """A related-field filter whose empty choice (no funder) says what it means, instead of the admin's "-"."""
+
+    empty_label = "Self-funded"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = self.empty_label
+
+
+class FunderListFilter(_NamedEmptyChoice, admin.RelatedFieldListFilter):
+    """Every funder, and "Self-funded" for what has no funder."""
+
+
+class FunderOnlyListFilter(_NamedEmptyChoice, admin.RelatedOnlyFieldListFilter):
+    """The funders the list has rows for, and "Self-funded" for what has no funder."""
+
+
+@admin.register(FundingArrangement)
+class FundingArrangementAdmin(AuditTrailAdmin):
+    list_display = (
+        "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until",
+    )
+    list_filter = ("kind", ("funder", FunderListFilter))
+    list_select_related = ("mentee", "funder")
+    search_fields = ("mentee__full_name", "funder__name", "reference")
+    autocomplete_fields = ("mentee", "funder")
+    date_hierarchy = "valid_from"
