@@ -55,12 +55,16 @@ def submit_together(wizards) -> list:
     barrier = threading.Barrier(len(wizards), timeout=20)
     responses = [None] * len(wizards)
 
-    def wait_at_the_lock(execute, sql, params, many, context):
-        if all(fragment in sql for fragment in LOCKING_THE_APPOINTMENT):
-            barrier.wait()
-        return execute(sql, params, many, context)
-
     def submit(index, wizard):
+        waited = []
+
+        def wait_at_the_lock(execute, sql, params, many, context):
+            # Only at the service's first lock: the one that wins goes on to lock the row again (the funder's emails).
+            if not waited and all(fragment in sql for fragment in LOCKING_THE_APPOINTMENT):
+                waited.append(True)
+                barrier.wait()
+            return execute(sql, params, many, context)
+
         try:
             with connection.execute_wrapper(wait_at_the_lock):
                 responses[index] = wizard.post("review", admin_details="")
