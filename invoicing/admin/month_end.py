@@ -5,13 +5,14 @@ from django.template.loader import render_to_string
 
 from invoicing.admin.documents import _month
 from invoicing.models import MonthEndRun
+from sessions_app.admin.common import ViewOnlyAdmin
 
 
 # --------------------------------------------------------------------------- month-end runs
 
 
 @admin.register(MonthEndRun)
-class MonthEndRunAdmin(admin.ModelAdmin):
+class MonthEndRunAdmin(ViewOnlyAdmin):
     """When the month-end job ran for each month. Read-only: the job and `manage.py generate_month_end` run it."""
 
     list_display = ("period", "runs", "started_at", "finished_at", "documents")
@@ -25,12 +26,3 @@ class MonthEndRunAdmin(admin.ModelAdmin):
     @admin.display(description="documents")
     def documents(self, run):
         return render_to_string("admin/invoicing/includes/month_end_run_documents.html", {"run": run})
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from invoicing.selectors import finance_completion, open_tickets
-from sessions_app.admin.common import RETURN_TO_WRAP_UP, AuditTrailAdmin, ReadOnlyTabularInline, complete_wrap_up_url
+from sessions_app.admin.common import (
+    RETURN_TO_WRAP_UP,
+    AuditTrailAdmin,
+    ReadOnlyTabularInline,
+    ViewOnlyAdmin,
+    complete_wrap_up_url,
+)
 from sessions_app.admin.people import MentorListFilter
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import (
@@ -287,7 +293,7 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
 
 
 @admin.register(AppointmentEvent)
-class AppointmentEventAdmin(admin.ModelAdmin):
+class AppointmentEventAdmin(ViewOnlyAdmin):
     list_display = ("appointment", "kind", "occurred_at", "actor", "on_behalf_of")
     list_filter = ("kind",)
     list_select_related = ("appointment", "actor", "on_behalf_of")
@@ -299,31 +305,13 @@ class AppointmentEventAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("appointment", "actor", "on_behalf_of")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Sequence)
-class SequenceAdmin(admin.ModelAdmin):
+class SequenceAdmin(ViewOnlyAdmin):
     """Read-only: the counters behind SA, invoice and statement numbers. Changing one by hand would break them."""
 
     list_display = ("name", "last_value")
     readonly_fields = ("name", "last_value")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --------------------------------------------------------------------------- cancellation reasons

@@ -20,6 +20,19 @@ from sessions_app.models import ServiceAppointment
 RETURN_TO_WRAP_UP = "return_to_wrap_up"
 
 
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """A list and pages to read, never to add to, change or delete: records the site or a job writes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 def complete_wrap_up_url(appointment: ServiceAppointment) -> str:
     return reverse("admin:sessions_app_serviceappointment_complete_wrap_up", args=[appointment.pk])
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from sessions_app.admin.common import ReadOnlyTabularInline
+from sessions_app.admin.common import ReadOnlyTabularInline, ViewOnlyAdmin
 from sessions_app.models import WrapUpRequest, WrapUpRequestItem
 
 
@@ -53,7 +53,7 @@ class WrapUpRequestItemInline(ReadOnlyTabularInline):
 
 
 @admin.register(WrapUpRequest)
-class WrapUpRequestAdmin(admin.ModelAdmin):
+class WrapUpRequestAdmin(ViewOnlyAdmin):
     """Read-only here: mentors send these from the site and Senior Leadership works them there."""
 
     list_display = ("mentor", "status", "created_at", "sessions", "done_by", "done_at")
@@ -74,12 +74,3 @@ class WrapUpRequestAdmin(admin.ModelAdmin):
     @admin.display(description="sessions", ordering="session_count")
     def sessions(self, wrap_up_request):
         return wrap_up_request.session_count
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
