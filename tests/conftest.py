@@ -70,6 +70,28 @@ def pytest_runtest_setup(item):
         require("postgres", "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/mentoring")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jinja2_templates_recorded():
+    """Django's test client records what a response rendered (response.templates, response.context) from the
+    template_rendered signal, which only Django's own engine sends, once its test set-up has instrumented it. The
+    pages, emails and PDFs are Jinja2 templates (README, Architecture, "Templates"): their backend sends it too
+    while the tests run, with the context the view gave, before rendering as Django's does (so a page's context
+    comes before those of the form widgets it renders)."""
+    from django.template.backends.jinja2 import Template
+    from django.test.signals import template_rendered
+
+    original = Template.render
+
+    def render(self, context=None, request=None):
+        context = {} if context is None else context
+        template_rendered.send(sender=self, template=self.template, context=context)
+        return original(self, context, request)
+
+    Template.render = render
+    yield
+    Template.render = original
+
+
 def _is_transactional(item) -> bool:
     marker = item.get_closest_marker("django_db")
     return "live_server" in item.fixturenames or "transactional_db" in item.fixturenames or bool(
