@@ -12,7 +12,8 @@ context processors in settings.TEMPLATES add `user`, `perms` and the roles):
   |duration ("1 h 05 min") and |notice ("3 days, 3 hours").
 
 Autoescaping is on for .html and .xml templates and off for the emails' .txt bodies. Templates keep their trailing
-newline, as Django's do, so a page renders byte for byte as it did.
+newline, as Django's do. A missing variable renders as "" with DEBUG on or off (Django's backend would print it as
+{{ name }} with DEBUG on), so the demo shows what production shows.
 """
 
 from datetime import datetime
@@ -22,7 +23,7 @@ from django.template import defaultfilters
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import formats, timezone
-from jinja2 import Environment, select_autoescape
+from jinja2 import Environment, Undefined, select_autoescape
 
 from sessions_app.durations import duration_text, notice_text
 
@@ -54,6 +55,7 @@ def time(value, format=None) -> str:
 
 def environment(**options) -> Environment:
     options["autoescape"] = select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True)
+    options["undefined"] = Undefined
     options.setdefault("keep_trailing_newline", True)
     env = Environment(**options)
     env.globals.update(url=url, static=static, get_messages=get_messages)
