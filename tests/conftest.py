@@ -75,17 +75,25 @@ def jinja2_templates_recorded():
     """Django's test client records what a response rendered (response.templates, response.context) from the
     template_rendered signal, which only Django's own engine sends, once its test set-up has instrumented it. The
     pages, emails and PDFs are Jinja2 templates (README, Architecture, "Templates"): their backend sends it too
-    while the tests run, with the context the view gave, before rendering as Django's does (so a page's context
-    comes before those of the form widgets it renders)."""
+    while the tests run, before rendering as Django's does (so a page's context comes before those of the form
+    widgets it renders), with what the view gave and what the context processors add (user, roles), as Django's
+    RequestContext has."""
     from django.template.backends.jinja2 import Template
+    from django.template.backends.utils import csrf_input_lazy, csrf_token_lazy
     from django.test.signals import template_rendered
 
     original = Template.render
 
     def render(self, context=None, request=None):
         context = {} if context is None else context
+        if request is not None:  # what the backend adds, done here once, so the signal carries it too
+            context["request"] = request
+            context["csrf_input"] = csrf_input_lazy(request)
+            context["csrf_token"] = csrf_token_lazy(request)
+            for processor in self.backend.template_context_processors:
+                context.update(processor(request))
         template_rendered.send(sender=self, template=self.template, context=context)
-        return original(self, context, request)
+        return original(self, context)
 
     Template.render = render
     yield
