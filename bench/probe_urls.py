@@ -1,16 +1,21 @@
-"""The project's URLs plus three probes that measure what every logged-in page pays before it does any work:
-loading the session; the session and the user (`login_required`); and those with the user's roles, as every page's
-navigation asks for them (`sessions_app.context_processors.roles`)."""
+"""The project's URLs plus probes that measure what every logged-in page pays before its own work: loading the
+session; the session and the user (`login_required`); those with the user's roles, as every page's navigation asks
+for them (`sessions_app.context_processors.roles`); and the logged-in floor, a page doing the least a real page does.
+Served only by the benchmarks' servers (bench/probe_settings.py)."""
 
 import json
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.urls import path
 
 from mentoring.urls import urlpatterns as project_urlpatterns
 from sessions_app.context_processors import roles
+from sessions_app.selectors import appointments_visible_to
+
+FLOOR_ROWS = 25
 
 
 def session_only(request):
@@ -27,9 +32,20 @@ def with_roles(request):
     return HttpResponse(json.dumps(roles(request)), content_type="text/plain")
 
 
+@login_required
+def floor(request):
+    """The logged-in floor: the session and the user loaded as on every page, then 25 rows from one query on an
+    index (the user's latest sessions: the mentor's by (mentor, starts_at), everyone's by starts_at) rendered by a
+    template through the project's own template settings and context processors (the navigation's roles)."""
+    rows = (appointments_visible_to(request.user).order_by("-starts_at")
+            .values("reference", "starts_at", "status", "mentee__full_name")[:FLOOR_ROWS])
+    return render(request, "bench/floor.html", {"rows": rows})
+
+
 urlpatterns = [
     path("bench/session", session_only),
     path("bench/logged-in", logged_in),
     path("bench/roles", with_roles),
+    path("bench/floor", floor),
     *project_urlpatterns,
 ]
