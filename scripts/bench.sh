@@ -12,7 +12,7 @@ if ! command -v wrk >/dev/null 2>&1; then  # the load generator for page through
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
 fi
 export PYTHONWARNINGS=ignore LOG_LEVEL=WARNING
-for bench in "month_end --history 1000000" pdfs pages wrap_up_load "wrap_up_load --redis" \
+for bench in "month_end --history 1000000 --paths 3" pdfs pages "calendar_paths --reuse" wrap_up_load "wrap_up_load --redis" \
     "traffic --appointments 1000000" "password_hashing --through-django"; do
   echo "== bench.$bench"
   .venv/bin/python -m bench.$bench
