@@ -1,6 +1,12 @@
 """Benchmark 1: the month-end job (no PDFs) against a plain-SQL floor producing the same lines.
 
     .venv/bin/python -m bench.month_end [--sizes 10000 100000] [--history 1000000]
+    .venv/bin/python -m bench.month_end --sizes 100000 --paths 3   # the Python path against the SQL path
+
+With --paths N, each size's month is also written N times by each of the job's two paths on PostgreSQL (Python:
+month_end.py, lines computed in Python and written by COPY; SQL: month_end_sql.py, INSERT ... SELECT; and the SQL
+path with its invoices and statements written by bulk_create instead of COPY, as bulk.py does on SQLite), and by
+the floor, taken in turn, each rolled back: the medians, each against the floor's.
 
 With --history, also a month's run on top of years of invoiced sessions: the history seeded and invoiced in one
 run, then a run with nothing new, then a new month of 16,000 sessions.
@@ -30,12 +36,12 @@ WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
 
 INSERT INTO invoicing_invoice (status, period_start, period_end, group_key, funder_id, funding_arrangement_id,
     mentee_id, bill_to_name, bill_to_email, bill_to_address, customer_reference, vat_rate, net, vat, total,
-    created_at, pdf)
+    created_at, pdf, kind, tax_point_rule)
 SELECT 'draft', %(start)s, %(end)s, group_key, MIN(funder_id), MIN(arrangement_id),
        CASE WHEN group_key LIKE 'mentee:%%' THEN MIN(mentee_id) END, '', '', '', '', 20,
        SUM(ROUND(minutes * hourly_rate / 60, 2)), ROUND(SUM(ROUND(minutes * hourly_rate / 60, 2)) * 0.2, 2),
        SUM(ROUND(minutes * hourly_rate / 60, 2)) + ROUND(SUM(ROUND(minutes * hourly_rate / 60, 2)) * 0.2, 2),
-       now(), ''
+       now(), '', '', ''
 FROM floor_billing GROUP BY group_key;
 
 INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name, outcome,
@@ -58,8 +64,9 @@ JOIN invoicing_outcomepolicy p ON p.funder_id IS NULL AND p.outcome = a.outcome 
 WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
   AND NOT EXISTS (SELECT 1 FROM invoicing_statementline s WHERE s.appointment_id = a.id);
 
-INSERT INTO invoicing_paymentstatement (status, mentor_id, period_start, period_end, total, created_at, pdf)
-SELECT 'draft', mentor_id, %(start)s, %(end)s, SUM(ROUND(minutes * rate / 60, 2)), now(), ''
+INSERT INTO invoicing_paymentstatement (status, mentor_id, period_start, period_end, total, created_at, pdf,
+    supplier_address)
+SELECT 'draft', mentor_id, %(start)s, %(end)s, SUM(ROUND(minutes * rate / 60, 2)), now(), '', ''
 FROM floor_paying GROUP BY mentor_id;
 
 INSERT INTO invoicing_statementline (statement_id, appointment_id, session_date, reference, mentee_name, outcome,
@@ -91,7 +98,42 @@ def floor(cutoff, start, end) -> tuple[float, dict]:
     return elapsed, counts
 
 
-def run(size: int) -> dict:
+def compare_paths(size: int, repeats: int, cutoff, start, end) -> list:
+    """The floor and the job's two paths, in turn, `repeats` times each on the same sessions, rolled back."""
+    from statistics import median
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from invoicing.services import month_end_generate
+
+    from invoicing import bulk
+
+    on_postgresql = bulk._on_postgresql
+    variants = (("Python path", False, True), ("SQL path", True, True),
+                ("SQL path, documents by bulk_create (no COPY)", True, False))
+    times = {"SQL floor": [], **{label: [] for label, _, _ in variants}}
+    queries = {}
+    for _ in range(repeats):
+        times["SQL floor"].append(floor(cutoff, start, end)[0])
+        for label, in_database, copy in variants:
+            # bulk.py's own path choice: COPY on PostgreSQL, or the ORM's bulk_create as on SQLite
+            bulk._on_postgresql = on_postgresql if copy else (lambda choice: bool(choice))
+            try:
+                with transaction.atomic(), CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    month_end_generate(year=start.year, month=start.month, in_database=in_database)
+                    times[label].append(time.perf_counter() - started)
+                    queries[label] = len(captured)
+                    transaction.set_rollback(True)
+            finally:
+                bulk._on_postgresql = on_postgresql
+    floor_median = median(times["SQL floor"])
+    return [[f"{size:,}", label, f"{median(values):.2f}", f"{min(values):.2f}-{max(values):.2f}",
+             f"{median(values) / floor_median:.2f}x", queries.get(label, "")] for label, values in times.items()]
+
+
+def run(size: int, paths: int = 0) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -113,6 +155,8 @@ def run(size: int) -> dict:
     seeded = time.perf_counter() - t0
 
     floor_seconds, floor_counts = floor(local_midnight(date(2026, 12, 1)), date(2026, 11, 1), date(2026, 11, 30))
+    compared = compare_paths(size, paths, local_midnight(date(2026, 12, 1)), date(2026, 11, 1),
+                             date(2026, 11, 30)) if paths else []
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         summary = month_end_generate(year=2026, month=11)
@@ -126,7 +170,8 @@ def run(size: int) -> dict:
     assert again.invoice_lines == 0 and again.statement_lines == 0
     return {"size": size, "seed_s": seeded, "ours_s": ours, "floor_s": floor_seconds, "ratio": ours / floor_seconds,
             "queries": len(queries), "rerun_s": second, "invoices": counts["floor_invoice"],
-            "invoice_lines": counts["floor_invoice_line"], "statement_lines": counts["floor_statement_line"]}
+            "invoice_lines": counts["floor_invoice_line"], "statement_lines": counts["floor_statement_line"],
+            "compared": compared}
 
 
 def history(total: int) -> list:
@@ -167,11 +212,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000])
     parser.add_argument("--history", type=int, default=0, help="also a month on top of this many appointments")
+    parser.add_argument("--paths", type=int, default=0, help="also time the Python and SQL paths this many times")
     args = parser.parse_args()
     setup_django()
     if args.history:
         print(table(history(args.history), ["run", "seconds", "queries", "invoice lines"]))
-    results = [run(size) for size in args.sizes]
+    results = [run(size, args.paths) for size in args.sizes]
+    if args.paths:
+        print(table([row for r in results for row in r["compared"]],
+                    ["sessions", "path", "median (s)", "range (s)", "of the floor", "queries"]))
     print(table(
         [[r["size"], f"{r['ours_s']:.2f}", f"{r['floor_s']:.2f}", f"{r['ratio']:.1f}x", r["queries"],
           f"{r['rerun_s']:.2f}", r["invoices"], r["invoice_lines"], r["statement_lines"]] for r in results],

@@ -6,12 +6,19 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing and pay"
 
     def ready(self):
-        from invoicing import handlers
+        from invoicing import handlers, selectors, services
+        from invoicing.models import OrganisationDetails
+        from notifications import hooks as notifications_hooks
+        from sessions_app import hooks as sessions_hooks
 
         handlers.connect()
-        # The pages of sessions_app (dashboard, Service Appointment) say when a session is paid on a later payment
-        # statement than its month's; statements are ours, so we answer for them.
-        from invoicing.selectors import statement_moves_for
-        from sessions_app.pay import provide_statement_moves
-
-        provide_statement_moves(statement_moves_for)
+        # What the apps below ask of Finance (sessions_app/hooks.py, notifications/hooks.py), which they do not
+        # import: a session page's ticket to Finance, the homepage's replies, the dashboard's payment statements
+        # and whether a session is paid on a later statement than its month's, the tickets on the admin's
+        # "Complete wrap-up" page; the organisation's accounts email every email's replies go to.
+        sessions_hooks.ticket_raise.provide(services.ticket_raise)
+        sessions_hooks.finance_replies_for.provide(selectors.finance_replies_for)
+        sessions_hooks.payment_statements_of.provide(selectors.payment_statements_of)
+        sessions_hooks.statement_moves.provide(selectors.statement_moves_for)
+        sessions_hooks.open_tickets_about.provide(selectors.open_tickets_about)
+        notifications_hooks.accounts_email.provide(OrganisationDetails.accounts_email)

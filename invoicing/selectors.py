@@ -2,14 +2,15 @@
 payment statement pays a session wrapped up after its own month's was issued."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from invoicing.models import FinanceTicket, PaymentStatement
 from invoicing.policy import Policy
-from sessions_app.models import AppointmentEvent, Mentee, Mentor, ServiceAppointment
+from sessions_app import selectors
+from sessions_app.models import Mentor, ServiceAppointment
 from sessions_app.pay import StatementMove
 
 
@@ -21,13 +22,8 @@ def open_tickets():
 def appointments_awaiting_finance():
     """Sessions wrapped up with information missing, the longest waiting first, each with its open tickets
     (as `open_tickets`)."""
-    return (
-        ServiceAppointment.objects.filter(status=ServiceAppointment.Status.AWAITING_FINANCE)
-        .select_related("mentor__user", "mentee", "wrapped_up_by")
-        .prefetch_related(
-            Prefetch("finance_tickets", queryset=open_tickets().select_related("raised_by"), to_attr="open_tickets")
-        )
-        .order_by("wrapped_up_at", "starts_at", "pk")
+    return selectors.appointments_awaiting_finance().prefetch_related(
+        Prefetch("finance_tickets", queryset=open_tickets().select_related("raised_by"), to_attr="open_tickets")
     )
 
 
@@ -51,18 +47,27 @@ def finance_queue() -> FinanceQueue:
     )
 
 
-def appointments_awaiting_finance_for(mentee: Mentee) -> list[ServiceAppointment]:
-    """The mentee's sessions waiting for Finance to add their funding."""
-    return list(appointments_awaiting_finance().filter(mentee=mentee))
+def open_tickets_about(appointment: ServiceAppointment) -> list[FinanceTicket]:
+    """The open tickets about one session, oldest first (Finance's "Complete wrap-up" page). One query."""
+    return list(open_tickets().filter(appointment=appointment).select_related("raised_by"))
 
 
-def finance_completion(appointment: ServiceAppointment) -> AppointmentEvent | None:
-    """The event recording that Finance completed this session's wrap-up, if it has."""
-    return (
-        appointment.events.filter(kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE)
-        .select_related("actor")
-        .order_by("-occurred_at", "-pk")
-        .first()
+def finance_replies_for(user, *, since: datetime, limit: int) -> list[FinanceTicket]:
+    """Tickets the user raised, or someone raised about the user's sessions, that Finance answered since `since`,
+    newest first (the homepage, through sessions_app's hooks). One query."""
+    return list(
+        FinanceTicket.objects.filter(Q(raised_by=user) | Q(appointment__mentor__user=user), replied_at__isnull=False,
+                                     replied_at__gte=since)
+        .select_related("appointment", "replied_by", "raised_by")
+        .order_by("-replied_at", "-pk")[:limit]
+    )
+
+
+def payment_statements_of(mentor: Mentor, *, limit: int) -> list[PaymentStatement]:
+    """The mentor's issued payment statements (not drafts), newest first (the dashboard). One query."""
+    return list(
+        PaymentStatement.objects.filter(mentor=mentor).exclude(status=PaymentStatement.Status.DRAFT)
+        .order_by("-period_start", "-issue_date", "-pk")[:limit]
     )
 
 
@@ -77,7 +82,7 @@ def statement_moves_for(mentor: Mentor, appointments: list[ServiceAppointment], 
     month after the last statement issued, and not before this month). Sessions Finance's policy does not pay
     are left out. At most three queries (one when none of their months has an issued statement).
 
-    sessions_app asks for this through `sessions_app.pay.statement_moves`; InvoicingConfig.ready provides it."""
+    sessions_app asks for this through `sessions_app.hooks.statement_moves`; InvoicingConfig.ready provides it."""
     months = {timezone.localdate(a.starts_at).replace(day=1) for a in appointments}
     issued = set(
         PaymentStatement.objects.filter(mentor=mentor, period_start__gte=min(months))

@@ -19,4 +19,5 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("sessions_app.urls")),
+    path("", include("invoicing.urls")),
 ]

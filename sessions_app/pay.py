@@ -1,12 +1,12 @@
 """What a mentor earns for a session. Month-end statements (invoicing) apply Finance's policy on top."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import date_format
 
+from sessions_app import hooks
 from sessions_app.models import Mentor, ServiceAppointment
 
 PENNY = Decimal("0.01")
@@ -51,22 +51,13 @@ class StatementMove:
         return f"{verb} the {later} payment statement: it was wrapped up after the {own} statement was issued."
 
 
-# Payment statements belong to the app above this one (invoicing), which this app does not import. That app
-# provides the answer when it starts (its AppConfig.ready): a function taking a mentor and some of their
-# appointments and returning {appointment id: StatementMove} for those a later statement pays. Without it, no
-# session has moved.
-_statement_moves_provider: Callable[[Mentor, list[ServiceAppointment]], dict[int, StatementMove]] | None = None
-
-
-def provide_statement_moves(provider) -> None:
-    global _statement_moves_provider
-    _statement_moves_provider = provider
-
-
 def statement_moves(mentor: Mentor, appointments: list[ServiceAppointment]) -> dict[int, StatementMove]:
     """The mentor's wrapped-up sessions among `appointments` that a later payment statement pays than their own
-    month's, because that one was issued before they were wrapped up. A few queries at most, however many."""
+    month's, because that one was issued before they were wrapped up. A few queries at most, however many.
+
+    Payment statements belong to invoicing, above this app: it answers through `hooks.statement_moves` (provided
+    in InvoicingConfig.ready). Without it, no session has moved."""
     completed = [a for a in appointments if a.status == ServiceAppointment.Status.COMPLETED]
-    if _statement_moves_provider is None or not completed:
+    if not completed:
         return {}
-    return _statement_moves_provider(mentor, completed)
+    return hooks.statement_moves(mentor, completed)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from mentoring.schedule import time_of_day
+from sessions_app import hooks
 from sessions_app.models import (
     AppointmentEvent,
     FundingArrangement,
@@ -439,12 +440,31 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
 
 
 def payment_statements_of(mentor: Mentor, *, limit: int = PAYMENT_STATEMENTS_LIMIT) -> list:
-    """The mentor's issued payment statements (not drafts), newest first. One query."""
-    from invoicing.models import PaymentStatement
+    """The mentor's issued payment statements (not drafts), newest first. One query (invoicing's, hooks.py)."""
+    return hooks.payment_statements_of(mentor, limit=limit)
 
-    return list(
-        PaymentStatement.objects.filter(mentor=mentor).exclude(status=PaymentStatement.Status.DRAFT)
-        .order_by("-period_start", "-issue_date", "-pk")[:limit]
+
+def appointments_awaiting_finance():
+    """Sessions wrapped up with information missing, the longest waiting first."""
+    return (
+        ServiceAppointment.objects.filter(status=Status.AWAITING_FINANCE)
+        .select_related("mentor__user", "mentee", "wrapped_up_by")
+        .order_by("wrapped_up_at", "starts_at", "pk")
+    )
+
+
+def appointments_awaiting_finance_for(mentee: Mentee) -> list[ServiceAppointment]:
+    """The mentee's sessions waiting for Finance to add their funding (on the mentee's admin page)."""
+    return list(appointments_awaiting_finance().filter(mentee=mentee))
+
+
+def finance_completion(appointment: ServiceAppointment) -> AppointmentEvent | None:
+    """The event recording that Finance completed this session's wrap-up, if it has."""
+    return (
+        appointment.events.filter(kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE)
+        .select_related("actor")
+        .order_by("-occurred_at", "-pk")
+        .first()
     )
 
 
@@ -483,16 +503,9 @@ def funding_options(appointment: ServiceAppointment) -> list[FundingArrangement]
 
 def finance_replies_for(user: User, *, now: datetime | None = None, days: int = RECENT_DAYS) -> list:
     """Tickets the user raised, or someone raised about the user's sessions, that Finance answered in the last `days`
-    days, newest first. One query."""
-    from invoicing.models import FinanceTicket
-
+    days, newest first. One query (invoicing's, hooks.py)."""
     now = now or timezone.now()
-    return list(
-        FinanceTicket.objects.filter(Q(raised_by=user) | Q(appointment__mentor__user=user), replied_at__isnull=False,
-                                     replied_at__gte=now - timedelta(days=days))
-        .select_related("appointment", "replied_by", "raised_by")
-        .order_by("-replied_at", "-pk")[:FINANCE_REPLIES_LIMIT]
-    )
+    return hooks.finance_replies_for(user, since=now - timedelta(days=days), limit=FINANCE_REPLIES_LIMIT)
 
 
 # ---- Wrap-up requests: a mentor who cannot wrap up tells Senior Leadership what happened ----

@@ -420,3 +420,70 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     patterns = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip()}
     for needed in (".env", ".venv", ".git", "db.sqlite3", "media"):
         assert needed in patterns or f"/{needed}" in patterns, f".dockerignore does not exclude {needed}"
+
+
+# --- the proxy in front of gunicorn -------------------------------------------------------------
+
+
+NGINX_CONF = ROOT / "docker" / "nginx.conf"
+
+
+def mounts_of(service: dict) -> dict[str, str]:
+    """{path in the container: what is mounted there} (a named volume or a host path), without :ro."""
+    return {mount.split(":")[1]: mount.split(":")[0] for mount in service.get("volumes", [])}
+
+
+def nginx_directives(text: str) -> list[tuple[str, str]]:
+    """(context, directive line) for each directive in docker/nginx.conf, the context being the enclosing block's
+    heading ("server", "location /static/", ...); comments dropped."""
+    found, stack = [], []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.endswith("{"):
+            stack.append(line[:-1].strip())
+        elif line == "}":
+            stack.pop()
+        else:
+            found.append((stack[-1] if stack else "", line.rstrip(";")))
+    return found
+
+
+def test_only_nginx_is_published_and_gunicorn_is_reached_through_it(services):
+    """Gunicorn's sync workers handle one connection each: a client that is slow to send its request, or keeps an
+    idle connection open, holds a worker. nginx takes every connection and passes gunicorn whole requests."""
+    proxy = services["proxy"]
+    assert proxy["image"].startswith("nginx:")
+    assert [port.split(":")[-1] for port in proxy["ports"]] == ["80"]
+    assert "ports" not in services["web"], "web must not be published: clients would reach gunicorn directly"
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    assert services["web"]["healthcheck"]["test"], "proxy waits for web's health check"
+
+    assert mounts_of(proxy)["/etc/nginx/conf.d/default.conf"] == "./docker/nginx.conf"
+    assert NGINX_CONF.is_file()
+    directives = nginx_directives(NGINX_CONF.read_text())
+    assert ("upstream gunicorn", "server web:8000") in directives, "nginx must pass requests to gunicorn's --bind port"
+    assert ("location /", "proxy_pass http://gunicorn") in directives
+    assert ("server", "listen 80") in directives
+    for off in ("proxy_buffering off", "proxy_request_buffering off"):
+        assert not any(line == off for _, line in directives), f"{off}: gunicorn's workers would wait on clients"
+    assert ("location /", "proxy_set_header X-Forwarded-Proto $forwarded_proto") in directives, (
+        "the settings read X-Forwarded-Proto to tell HTTPS from HTTP")
+
+
+def test_nginx_serves_the_static_files_web_collects(services):
+    """collectstatic writes STATIC_ROOT in web (at build and at each start); nginx serves that same volume."""
+    web_static_root = resolved_environment(services["web"], {"SECRET_KEY": "k", "ALLOWED_HOSTS": "h"})["STATIC_ROOT"]
+    volume = mounts_of(services["web"])[web_static_root]
+    proxy_mounts = {path: source for path, source in mounts_of(services["proxy"]).items() if source == volume}
+    assert len(proxy_mounts) == 1, f"the proxy does not mount web's static volume {volume}"
+    (mounted_at,) = proxy_mounts
+    assert any(mount.endswith(":ro") for mount in services["proxy"]["volumes"] if mount.startswith(f"{volume}:"))
+    directives = nginx_directives(NGINX_CONF.read_text())
+    root = dict((context, line) for context, line in directives if line.startswith("root "))["location /static/"]
+    # `root /srv` serves /static/x from /srv/static/x: the STATIC_URL under the root must be the mount.
+    assert PurePosixPath(root.split()[1]) / "static" == PurePosixPath(mounted_at)
+    text = (ROOT / "docker" / "web.sh").read_text()
+    assert 0 <= text.find("manage.py collectstatic") < text.find("exec gunicorn"), (
+        "web.sh must refresh the static volume (it keeps the files of the image it was made from) before serving")

@@ -34,11 +34,11 @@ def _pdf_link(document):
     return format_html('<a href="{}">PDF</a>', url) if url else "-"
 
 
-def _month(day: date) -> str:
+def month_label(day: date) -> str:
     return f"{day:%B %Y}"
 
 
-def _csv_response(rows, filename: str) -> StreamingHttpResponse:
+def csv_response(rows, filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -52,7 +52,7 @@ class PeriodFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         months = model_admin.model.objects.order_by("-period_start").values_list("period_start", flat=True).distinct()
-        return [(f"{month:%Y-%m}", _month(month)) for month in months]
+        return [(f"{month:%Y-%m}", month_label(month)) for month in months]
 
     def queryset(self, request, queryset):
         if not self.value():
@@ -94,7 +94,7 @@ class DocumentAdmin(AuditTrailAdmin):
 
     @admin.display(description="period", ordering="period_start")
     def period(self, document):
-        return _month(document.period_start)
+        return month_label(document.period_start)
 
     @admin.display(description="PDF")
     def pdf_link(self, document):

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, _csv_response
+from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, csv_response
 from invoicing.exports import invoice_lines_csv
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import InvoicesRefused, invoice_credit, invoice_mark_paid, invoices_issue, issued_as
@@ -125,7 +125,7 @@ class InvoiceAdmin(DocumentAdmin):
             return None
         rows = invoice_lines_csv(invoices=queryset,
                                  credit_notes=CreditNote.objects.filter(invoice__in=queryset.order_by().values("pk")))
-        return _csv_response(rows, f"invoice-lines-{timezone.localdate():%Y-%m-%d}.csv")
+        return csv_response(rows, f"invoice-lines-{timezone.localdate():%Y-%m-%d}.csv")
 
     # ---- crediting ----
 
@@ -202,5 +202,5 @@ class CreditNoteAdmin(DocumentAdmin):
 
     @admin.action(description="Export lines of selected credit notes for accounting (CSV)", permissions=["view"])
     def export_lines(self, request, queryset):
-        return _csv_response(invoice_lines_csv(credit_notes=queryset),
+        return csv_response(invoice_lines_csv(credit_notes=queryset),
                              f"credit-note-lines-{timezone.localdate():%Y-%m-%d}.csv")

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.template.loader import render_to_string
 
-from invoicing.admin.documents import _month
+from invoicing.admin.documents import month_label
 from invoicing.models import MonthEndRun
 from sessions_app.admin.common import ViewOnlyAdmin
 
@@ -21,7 +21,7 @@ class MonthEndRunAdmin(ViewOnlyAdmin):
 
     @admin.display(description="month", ordering="period_start")
     def period(self, run):
-        return _month(run.period_start)
+        return month_label(run.period_start)
 
     @admin.display(description="documents")
     def documents(self, run):

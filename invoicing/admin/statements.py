@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, _csv_response
+from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, csv_response
 from invoicing.exports import payments_csv
 from invoicing.models import PaymentStatement, StatementLine
 from invoicing.services import statement_approve, statement_mark_paid, statements_issue
@@ -94,4 +94,4 @@ class PaymentStatementAdmin(DocumentAdmin):
             self.message_user(request, "None of the selected statements is approved for payment: approve them "
                                        "first.", messages.ERROR)
             return None
-        return _csv_response(payments_csv(statements=queryset), f"payments-{timezone.localdate():%Y-%m-%d}.csv")
+        return csv_response(payments_csv(statements=queryset), f"payments-{timezone.localdate():%Y-%m-%d}.csv")

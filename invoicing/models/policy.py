@@ -101,3 +101,8 @@ class OrganisationDetails(models.Model):
     def current(cls) -> "OrganisationDetails":
         details, _ = cls.objects.get_or_create(pk=1)
         return details
+
+    @classmethod
+    def accounts_email(cls) -> str:
+        """The accounts email replies to our emails go to, "" when none is set. One query; creates nothing."""
+        return cls.objects.filter(pk=1).values_list("email", flat=True).first() or ""

@@ -55,7 +55,7 @@ class MonthEndSummary:
         ]
 
 
-def _record_history(model, new, extended) -> None:
+def record_history(model, new, extended) -> None:
     """The audit trail of the documents the job wrote in bulk: created, or a draft extended, by the job."""
     insert_history(model, [document.pk for document in new], history_type="+", change_reason="Month-end job")
     insert_history(model, [document.pk for document in extended], history_type="~", change_reason="Month-end job")
@@ -166,7 +166,7 @@ def _invoice(completed, policy, vat_rate, period_start, period_end, summary, pro
         invoice = existing.get(key)
         if invoice is None:
             first = group[0]
-            invoice = _new_invoice(key, arrangement_id=first[8], funder_id=first[10], mentee_id=first[6],
+            invoice = new_invoice(key, arrangement_id=first[8], funder_id=first[10], mentee_id=first[6],
                                    funders=funders, vat_rate=vat_rate, period_start=period_start, period_end=period_end)
             new.append(invoice)
         elif invoice.status != Invoice.Status.DRAFT:
@@ -187,14 +187,14 @@ def _invoice(completed, policy, vat_rate, period_start, period_end, summary, pro
         done += len(lines)
         progress(done, total, "invoice lines")
 
-    _fill_bill_to(new)
+    fill_bill_to(new)
     ids = insert_rows_returning_ids(Invoice, INVOICE_FIELDS, [
         tuple(getattr(invoice, name) for name in INVOICE_FIELDS) for invoice in new])
     for invoice, pk in zip(new, ids):
         invoice.pk = pk
     if extended:
         Invoice.objects.bulk_update(extended, ["net", "vat", "total"])
-    _record_history(Invoice, new, extended)
+    record_history(Invoice, new, extended)
     all_lines = []
     for invoice, lines in lines_by_key.values():
         for line in lines:
@@ -206,7 +206,7 @@ def _invoice(completed, policy, vat_rate, period_start, period_end, summary, pro
     summary.late_lines += sum(line[9] for line in all_lines)
 
 
-def _new_invoice(key, *, arrangement_id, funder_id, mentee_id, funders, vat_rate, period_start, period_end) -> Invoice:
+def new_invoice(key, *, arrangement_id, funder_id, mentee_id, funders, vat_rate, period_start, period_end) -> Invoice:
     kind = key.partition(":")[0]
     invoice = Invoice(period_start=period_start, period_end=period_end, group_key=key, vat_rate=vat_rate)
     if kind == "mentee":
@@ -228,7 +228,7 @@ def bill_to_address(funder: Funder) -> str:
     return "\n".join(filter(None, [funder.billing_contact_name, funder.billing_address.strip()]))
 
 
-def _fill_bill_to(invoices):
+def fill_bill_to(invoices):
     """Self-funded invoices go to the mentee; funded ones to the funder (set already), quoting the reference."""
     mentee_ids = {i.mentee_id for i in invoices if i.mentee_id}
     arrangement_ids = {i.funding_arrangement_id for i in invoices if i.funding_arrangement_id and not i.mentee_id}
@@ -292,7 +292,7 @@ def _pay(completed, policy, period_start, period_end, summary, progress):
         statement.pk = pk
     if extended:
         PaymentStatement.objects.bulk_update(extended, ["total"])
-    _record_history(PaymentStatement, new, extended)
+    record_history(PaymentStatement, new, extended)
     all_lines = []
     for statement, lines in lines_by_mentor.values():
         for line in lines:

@@ -13,7 +13,7 @@ from invoicing.models import Invoice, PaymentStatement
 from invoicing.policy import vat_on
 from sessions_app.models import Funder
 
-from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, _fill_bill_to, _new_invoice, _record_history
+from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, fill_bill_to, new_invoice, record_history
 
 # The session's day where the organisation is (settings.TIME_ZONE), as timezone.localdate gives it in month_end.py.
 LOCAL_DATE = "(a.starts_at AT TIME ZONE %(zone)s)::date"
@@ -95,7 +95,7 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
         for key, arrangement_id, funder_id, mentee_id, count, net, late in groups:
             invoice = existing.get(key)
             if invoice is None:
-                invoice = _new_invoice(key, arrangement_id=arrangement_id, funder_id=funder_id, mentee_id=mentee_id,
+                invoice = new_invoice(key, arrangement_id=arrangement_id, funder_id=funder_id, mentee_id=mentee_id,
                                        funders=funders, vat_rate=vat_rate, period_start=period_start,
                                        period_end=period_end)
                 new.append(invoice)
@@ -109,14 +109,14 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
             invoice.total = invoice.net + invoice.vat
             targets.append((key, invoice))
             summary.late_lines += late
-        _fill_bill_to(new)
+        fill_bill_to(new)
         ids = insert_rows_returning_ids(Invoice, INVOICE_FIELDS, [
             tuple(getattr(invoice, name) for name in INVOICE_FIELDS) for invoice in new])
         for invoice, pk in zip(new, ids):
             invoice.pk = pk
         if extended:
             Invoice.objects.bulk_update(extended, ["net", "vat", "total"])
-        _record_history(Invoice, new, extended)
+        record_history(Invoice, new, extended)
         _targets(cursor, "month_end_invoice_targets", [(key, invoice.pk) for key, invoice in targets])
         cursor.execute(
             """INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name,
@@ -167,7 +167,7 @@ def pay_in_database(cutoff, period_start, period_end, summary, progress):
             statement.pk = pk
         if extended:
             PaymentStatement.objects.bulk_update(extended, ["total"])
-        _record_history(PaymentStatement, new, extended)
+        record_history(PaymentStatement, new, extended)
         _targets(cursor, "month_end_statement_targets", [(key, statement.pk) for key, statement in targets])
         cursor.execute(
             """INSERT INTO invoicing_statementline (statement_id, appointment_id, session_date, reference, mentee_name,

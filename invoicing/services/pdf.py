@@ -304,7 +304,7 @@ def invoice_render_pdf(*, invoice_id: int) -> None:
         logger.info("Invoice %s: not rendered, it is not issued", invoice_id)
         return
     _render_and_store(invoice, invoice_html)
-    invoice_email_queue(invoice=invoice, attachments=_attachment(invoice))
+    invoice_email_queue(invoice=invoice, organisation=OrganisationDetails.current(), attachments=_attachment(invoice))
 
 
 def credit_note_render_pdf(*, credit_note_id: int) -> None:
@@ -316,7 +316,8 @@ def credit_note_render_pdf(*, credit_note_id: int) -> None:
         logger.info("Credit note %s: not rendered, it does not exist", credit_note_id)
         return
     _render_and_store(credit_note, credit_note_html)
-    credit_note_email_queue(credit_note=credit_note, attachments=_attachment(credit_note))
+    credit_note_email_queue(credit_note=credit_note, organisation=OrganisationDetails.current(),
+                            attachments=_attachment(credit_note))
 
 
 def statement_render_pdf(*, statement_id: int) -> None:
@@ -328,7 +329,8 @@ def statement_render_pdf(*, statement_id: int) -> None:
         logger.info("Payment statement %s: not rendered, it is not issued", statement_id)
         return
     _render_and_store(statement, statement_html)
-    statement_email_queue(statement=statement, attachments=_attachment(statement))
+    statement_email_queue(statement=statement, organisation=OrganisationDetails.current(),
+                          attachments=_attachment(statement))
 
 
 def pdfs_render_missing() -> int:

@@ -17,7 +17,7 @@ def finance_addresses() -> list[str]:
     return addresses
 
 
-def _render(template: str, context: dict) -> tuple[str, str]:
+def render_email(template: str, context: dict) -> tuple[str, str]:
     context = {**context, "site_url": settings.SITE_URL}
     return (render_to_string(f"notifications/{template}.txt", context).strip() + "\n",
             render_to_string(f"notifications/{template}.html", context))
@@ -25,7 +25,7 @@ def _render(template: str, context: dict) -> tuple[str, str]:
 
 def finance_alert_queue(*, ticket) -> OutboxEmail | None:
     """Tell Finance a ticket was logged, or a session went to Awaiting Finance (which logs a ticket)."""
-    text, html = _render("finance_alert", {"ticket": ticket, "appointment": ticket.appointment})
+    text, html = render_email("finance_alert", {"ticket": ticket, "appointment": ticket.appointment})
     return outbox_enqueue(
         key=f"finance-alert:ticket:{ticket.pk}", kind=OutboxEmail.Kind.FINANCE_ALERT, to=finance_addresses(),
         subject=f"Finance ticket: {ticket.subject}", text_body=text, html_body=html,
@@ -41,7 +41,7 @@ def ticket_reply_queue(*, ticket) -> list[OutboxEmail]:
         recipients.append((":mentor", appointment.mentor.user))
     queued = []
     for suffix, recipient in recipients:
-        text, html = _render("ticket_reply", {"ticket": ticket, "appointment": appointment, "recipient": recipient})
+        text, html = render_email("ticket_reply", {"ticket": ticket, "appointment": appointment, "recipient": recipient})
         queued.append(outbox_enqueue(
             key=f"ticket-reply:{ticket.pk}{suffix}", kind=OutboxEmail.Kind.TICKET_REPLY, to=[recipient.email],
             subject=f"Finance replied: {ticket.subject}", text_body=text, html_body=html,

@@ -1,5 +1,6 @@
 """Emails that carry an issued document: invoices and credit notes to the bill-to contact, statements to mentors.
 
+`organisation` is invoicing's OrganisationDetails (who the documents are from), given by the caller.
 Each is queued once its PDF is stored, with the PDF attached, under a key naming the document, so rendering
 twice queues (and sends) one email. A document with nobody to send it to goes to Finance instead, once.
 """
@@ -12,12 +13,6 @@ from notifications.models import OutboxEmail
 
 from .alerts import finance_addresses
 from .outbox import outbox_enqueue
-
-
-def _organisation():
-    from invoicing.models import OrganisationDetails
-
-    return OrganisationDetails.current()
 
 
 def _render(template: str, context: dict) -> tuple[str, str]:
@@ -41,13 +36,13 @@ def _nobody_to_send_to(*, document_label: str, number: str, recipient: str, atta
     )
 
 
-def invoice_email_queue(*, invoice, attachments: list[dict]) -> OutboxEmail | None:
+def invoice_email_queue(*, invoice, organisation, attachments: list[dict]) -> OutboxEmail | None:
     """The issued invoice to its bill-to contact, with the PDF. Returns None if it was queued before."""
     if not invoice.bill_to_email.strip():
         _nobody_to_send_to(document_label="Invoice", number=invoice.number, recipient=invoice.bill_to_name,
                            attachments=attachments)
         return None
-    org = _organisation()
+    org = organisation
     context = {"invoice": invoice, "org": org, "total": _pounds(invoice.total), "vat": _pounds(invoice.vat)}
     text, html = _render("invoice", context)
     return outbox_enqueue(
@@ -58,14 +53,14 @@ def invoice_email_queue(*, invoice, attachments: list[dict]) -> OutboxEmail | No
     )
 
 
-def credit_note_email_queue(*, credit_note, attachments: list[dict]) -> OutboxEmail | None:
+def credit_note_email_queue(*, credit_note, organisation, attachments: list[dict]) -> OutboxEmail | None:
     """The credit note to the credited invoice's bill-to contact, with the PDF."""
     invoice = credit_note.invoice
     if not invoice.bill_to_email.strip():
         _nobody_to_send_to(document_label="Credit note", number=credit_note.number, recipient=invoice.bill_to_name,
                            attachments=attachments)
         return None
-    org = _organisation()
+    org = organisation
     context = {"credit_note": credit_note, "invoice": invoice, "org": org, "total": _pounds(credit_note.total)}
     text, html = _render("credit_note", context)
     return outbox_enqueue(
@@ -75,14 +70,14 @@ def credit_note_email_queue(*, credit_note, attachments: list[dict]) -> OutboxEm
     )
 
 
-def statement_email_queue(*, statement, attachments: list[dict]) -> OutboxEmail | None:
+def statement_email_queue(*, statement, organisation, attachments: list[dict]) -> OutboxEmail | None:
     """The issued payment statement to its mentor, with the PDF."""
     user = statement.mentor.user
     if not user.email.strip():
         _nobody_to_send_to(document_label="Payment statement", number=statement.number, recipient=user.full_name,
                            attachments=attachments)
         return None
-    org = _organisation()
+    org = organisation
     context = {"statement": statement, "mentor_name": user.full_name, "org": org, "total": _pounds(statement.total),
                "dashboard_url": settings.SITE_URL + reverse("dashboard")}
     text, html = _render("payment_statement", context)

@@ -10,6 +10,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import hooks
 from notifications.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -71,10 +72,7 @@ def _one_line(value: str) -> str:
 def _reply_to() -> list[str]:
     """Our emails come from a no-reply address and say "reply to this email": replies go to the organisation's
     accounts email (its details in the Finance admin), or else to REPLY_TO_EMAIL."""
-    from invoicing.models import OrganisationDetails
-
-    address = OrganisationDetails.objects.filter(pk=1).values_list("email", flat=True).first()
-    address = _one_line(address or settings.REPLY_TO_EMAIL)
+    address = _one_line(hooks.accounts_email() or settings.REPLY_TO_EMAIL)
     return [address] if address else []
 
 

@@ -9,7 +9,7 @@ from notifications.models import OutboxEmail
 from sessions_app import roles
 from sessions_app.models import User, WrapUpRequest
 
-from .alerts import _render
+from .alerts import render_email
 from .outbox import outbox_enqueue
 
 
@@ -26,7 +26,7 @@ def wrap_up_request_queue(*, request: WrapUpRequest) -> OutboxEmail | None:
     digest = hashlib.sha256(content.encode()).hexdigest()[:16]
     mentor_name = request.mentor.user.full_name
     count = len(items)
-    text, html = _render("wrap_up_request", {
+    text, html = render_email("wrap_up_request", {
         "request": request, "mentor_name": mentor_name, "items": items,
         "list_url": reverse("mentor-wrap-up", args=[request.mentor_id]),
     })

@@ -10,7 +10,6 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from invoicing.selectors import finance_completion, open_tickets
 from sessions_app.admin.common import (
     RETURN_TO_WRAP_UP,
     AuditTrailAdmin,
@@ -28,7 +27,8 @@ from sessions_app.models import (
     Sequence,
     ServiceAppointment,
 )
-from sessions_app.selectors import funding_options
+from sessions_app import hooks
+from sessions_app.selectors import finance_completion, funding_options
 from sessions_app.services import appointment_book, appointment_finance_complete, appointment_reschedule
 
 
@@ -237,7 +237,7 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
             "appointment": appointment,
             "change_url": change_url,
             "session_day": date_format(timezone.localdate(appointment.starts_at), "j F Y"),
-            "open_tickets": open_tickets().filter(appointment=appointment).select_related("raised_by"),
+            "open_tickets": hooks.open_tickets_about(appointment),
             "options": options,
             "form": form,
             "mentee_url": f"{mentee_url}?{RETURN_TO_WRAP_UP}={appointment.pk}",

@@ -9,9 +9,9 @@ from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import ngettext
 
-from invoicing.selectors import appointments_awaiting_finance_for
 from sessions_app.admin.common import RETURN_TO_WRAP_UP, complete_wrap_up_url
 from sessions_app.models import FundingArrangement, Mentee, Mentor, ServiceAppointment, User
+from sessions_app.selectors import appointments_awaiting_finance_for
 from sessions_app.services import mentor_regenerate_calendar_token
 
 

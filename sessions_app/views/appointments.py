@@ -5,10 +5,10 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from invoicing.services import ticket_raise
 from sessions_app import selectors
 from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
+from sessions_app.hooks import ticket_raise
 
 
 def visible_appointment(request, reference):

@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from notifications.attendance import attendance_email
 from sessions_app.exceptions import AppointmentActionNotAllowed, LateNoticeCancellation
 from sessions_app.forms.cancel import CancelConfirmForm, CancelReasonForm
+from sessions_app.hooks import attendance_email_preview
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import appointment_cancel
 from sessions_app.views.wizard import AppointmentWizard
@@ -33,7 +33,7 @@ class CancelWizard(AppointmentWizard):
             preview = copy.copy(self.appointment)
             preview.status = ServiceAppointment.Status.CANCELLED
             preview.cancellation_reason = answers.get("reason")
-            context.update(email=attendance_email(preview), answers=answers)
+            context.update(email=attendance_email_preview(preview), answers=answers)
         return context
 
     def done(self, form_list, form_dict, **kwargs):

@@ -26,7 +26,7 @@ from invoicing.services import pdf as pdf_service
 from invoicing.tasks import render_invoice_pdf, render_statement_pdf
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import payment_statements_of
-from sessions_app.views.documents import document_pdf_link, document_pdf_url
+from invoicing.views import document_pdf_link, document_pdf_url
 from tests.factories import (
     AppointmentFactory,
     FunderFactory,
