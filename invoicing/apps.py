@@ -15,3 +15,8 @@ class InvoicingConfig(AppConfig):
         from sessions_app.pay import provide_statement_moves
 
         provide_statement_moves(statement_moves_for)
+        # The Service Appointment pages say when a session's month is closed; months are closed here.
+        from invoicing.services.month_close import month_lock_for
+        from sessions_app.closed_months import provide_month_lock
+
+        provide_month_lock(month_lock_for)

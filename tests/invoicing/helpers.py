@@ -20,3 +20,22 @@ def completed_session(mentor, arrangement, start, *, minutes=60, booked=60, outc
         answers=WrapUp(outcome=outcome, funding_arrangement=arrangement if outcome != "cancelled" else None,
                        session_notes="Notes", actual_minutes=minutes if outcome == "attended" else None),
     )
+
+
+CONFIRMATION = "admin/invoicing/confirm_action.html"
+
+
+def is_confirmation(response) -> bool:
+    return response.status_code == 200 and any(t.name == CONFIRMATION for t in response.templates)
+
+
+def act_and_confirm(client, url: str, action: str, ids, *, follow=True):
+    """An admin action as Finance runs it: chosen in the list, then, for an irreversible one, confirmed with the
+    confirmation page's button when it has one (its hidden fields posted back). A page without a button (everything
+    refused) is returned as it is."""
+    data = {"action": action, "_selected_action": list(ids)}
+    response = client.post(url, data, follow=follow)
+    if not is_confirmation(response) or not response.context["n_changed"]:
+        return response
+    return client.post(url, {"action": action, "post": "yes", "confirm": response.context["token"],
+                             "_selected_action": response.context["changed_ids"]}, follow=follow)
