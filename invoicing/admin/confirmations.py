@@ -36,7 +36,7 @@ from invoicing.services import (
     statement_mark_paid,
     statements_issue,
 )
-from invoicing.services.pdf import html_to_pdf, invoice_html, money, statement_html
+from invoicing.services.pdf import html_to_pdf, invoice_html, statement_html
 
 SHOWN = 200  # rows listed per group on the page; the counts and totals cover every one
 
@@ -217,7 +217,7 @@ def render_confirmation(model_admin, request, spec: Irreversible, ids: list[int]
     _mark_older(plan.left, today)
     older = [row for row in changed if row["older"]]
     money_fields = ("net", "vat", "total") if spec.model is Invoice else ("total",)
-    totals = {name: money(sum((row[name] for row in changed), Decimal("0.00"))) for name in money_fields}
+    totals = {name: sum((row[name] for row in changed), Decimal("0.00")) for name in money_fields}
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"{spec.heading}: are you sure?",
