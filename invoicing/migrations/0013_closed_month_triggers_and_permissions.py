@@ -110,7 +110,7 @@ SQLITE_TRIGGERS = ["invoicing_invoice_closed_month_insert", "invoicing_invoice_c
 def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL)
+        schema_editor.execute(POSTGRESQL, params=None)  # its % are plpgsql's, not placeholders
     elif vendor == "sqlite":
         for statement in _sqlite():
             schema_editor.execute(statement)

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import OperationalError, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -66,9 +66,8 @@ def month_end_request(*, year: int, month: int, acting_user, today: date | None 
         try:
             with transaction.atomic():
                 # A run in progress holds this row (month_end_generate locks it): say so rather than wait for it.
-                run = MonthEndRun.objects.select_for_update(nowait=True).select_related(
-                    "requested_by", "closed_by").get(pk=run.pk)
-        except DatabaseError:
+                run = MonthEndRun.objects.select_for_update(nowait=True).get(pk=run.pk)
+        except OperationalError:  # could not obtain the lock
             run.refresh_from_db()
             raise ValidationError(in_progress_message(run)) from None
         if run.is_closed:
