@@ -32,7 +32,7 @@ from invoicing.services.month_end_admin import (
 )
 from sessions_app.admin.common import ViewOnlyAdmin
 
-MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
 RUN_PERMISSION = "invoicing.run_month_end"
 CLOSE_PERMISSION = "invoicing.close_month"
 
@@ -136,8 +136,7 @@ class MonthEndRunAdmin(ViewOnlyAdmin):
             raise PermissionDenied
         form = MonthForm(request.POST, today=timezone.localdate())
         if not form.is_valid():
-            for message in form.errors.get("month", []):
-                self.message_user(request, message, messages.ERROR)
+            self.message_user(request, form.errors["month"][0], messages.ERROR)  # the first thing to put right
             return HttpResponseRedirect(self._page_url())
         month = form.cleaned_data["month"]
         try:
@@ -168,8 +167,8 @@ class MonthEndRunAdmin(ViewOnlyAdmin):
             form.is_valid()  # cleans both fields; the month is what matters here
             month = form.cleaned_data.get("month")
         if month is None:
-            for message in (form.errors.get("month", []) if form.is_bound else ["Choose the month to close."]):
-                self.message_user(request, message, messages.ERROR)
+            self.message_user(request, form.errors["month"][0] if form.is_bound else "Choose the month to close.",
+                              messages.ERROR)
             return HttpResponseRedirect(self._page_url())
         if request.method != "POST":
             form = CloseForm(today=today)  # the reason is asked for when the button is pressed, not on arrival
