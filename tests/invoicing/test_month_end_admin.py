@@ -286,3 +286,27 @@ class TestAClosedMonth:
         assert text in finance_client.get(admin_page).content.decode()
         november = booked(mentor, session.mentee, date(2026, 11, 2))
         assert "Month closed" not in client.get(november.get_absolute_url()).content.decode()
+
+
+def test_the_command_and_beats_job_say_the_month_is_closed(closed_october):
+    from django.core.management import CommandError, call_command
+
+    from invoicing.tasks import run_month_end
+
+    with pytest.raises(CommandError, match="^October 2026 was closed by Fay Finance on 20 November 2026, so its "
+                                           "month end cannot run again"):
+        call_command("generate_month_end", "--month", "2026-10")
+    # Beat's job held up past midnight into the 1st runs the month before: closed, it does nothing.
+    assert run_month_end("2026-11-01").startswith("October 2026 was closed by Fay Finance")
+    assert MonthEndRun.objects.get().runs == 1
+
+
+def test_the_issue_confirmation_gives_the_closed_months_refusal(october, finance_client, finance_user):
+    month_end_generate(year=2026, month=10)
+    MonthEndRun.objects.filter(period_start=date(2026, 10, 1)).update(
+        closed_at=timezone.now(), closed_by=finance_user, close_reason="Filed.")
+    response = finance_client.post("/admin/invoicing/invoice/", {
+        "action": "issue_selected", "_selected_action": list(Invoice.objects.values_list("pk", flat=True))})
+    assert [row["why"] for row in response.context["refused"]] == [
+        TestAClosedMonth.CLOSED.format("no invoice of it can be issued")] * 2
+    assert 'id="confirm-button"' not in response.content.decode()
