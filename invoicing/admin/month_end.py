@@ -30,7 +30,7 @@ from invoicing.services.month_end_admin import (
     month_end_preview,
     month_end_request,
 )
-from sessions_app.admin.common import ViewOnlyAdmin
+from sessions_app.admin.common import AuditTrailAdmin, ViewOnlyAdmin
 
 MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")
 RUN_PERMISSION = "invoicing.run_month_end"
@@ -63,9 +63,9 @@ class CloseForm(MonthForm):
 
 
 @admin.register(MonthEndRun)
-class MonthEndRunAdmin(ViewOnlyAdmin):
+class MonthEndRunAdmin(AuditTrailAdmin, ViewOnlyAdmin):
     """When the month-end job ran for each month. Read-only: the job, `manage.py generate_month_end` and the Month
-    end page run it."""
+    end page run it. Its History is the audit trail of runs asked for and of the month's close, with who and why."""
 
     list_display = ("period", "runs", "started_at", "finished_at", "state", "closed", "documents")
     fields = ("period", "runs", "started_at", "finished_at", "state", "requested_by", "result", "closed",

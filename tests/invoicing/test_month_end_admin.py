@@ -310,3 +310,11 @@ def test_the_issue_confirmation_gives_the_closed_months_refusal(october, finance
     assert [row["why"] for row in response.context["refused"]] == [
         TestAClosedMonth.CLOSED.format("no invoice of it can be issued")] * 2
     assert 'id="confirm-button"' not in response.content.decode()
+
+
+def test_the_runs_history_page_shows_who_closed_the_month_and_why(closed_october, finance_client):
+    run = MonthEndRun.objects.get()
+    response = finance_client.get(reverse("admin:invoicing_monthendrun_history", args=[run.pk]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Month closed: Filed." in html and "Fay Finance" in html
