@@ -1,8 +1,8 @@
 """A closed month's invoices and payment statements never change, held by the database as well as the services:
 no invoice, statement or line is added to a closed month, a draft of a closed month is not issued, and no amount of
 one changes (crediting, marking paid, approving and storing PDFs still can). Triggers, since a CHECK constraint
-cannot look at another table; on PostgreSQL the lines' check runs once per statement (the month end writes
-thousands of lines at once, with COPY), on SQLite once per row.
+cannot look at another table. On PostgreSQL each check runs once per statement, on the rows it wrote (transition
+tables: the month end writes thousands of documents and lines at once, with COPY); on SQLite once per row.
 
 Finance may run the month end and close a month from the admin, and read the month-end runs' audit trail."""
 
@@ -11,70 +11,76 @@ from django.db import migrations
 
 MESSAGE = "the month is closed: its invoices and payment statements cannot change"
 
-POSTGRESQL = f"""
-CREATE FUNCTION invoicing_month_is_closed(day date) RETURNS boolean LANGUAGE sql STABLE AS $$
-    SELECT EXISTS (SELECT 1 FROM invoicing_monthendrun WHERE period_start = day AND closed_at IS NOT NULL)
-$$;
-
-CREATE FUNCTION invoicing_refuse_document_change_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
+def _postgresql() -> str:
+    """Statement-level triggers (transition tables): one query per INSERT or UPDATE, however many rows it writes."""
+    sql = ""
+    for table, amounts in (("invoicing_invoice", ("net", "vat", "total")), ("invoicing_paymentstatement", ("total",))):
+        changed = " OR ".join([f"was.{column} <> now.{column}" for column in ("period_start", *amounts)])
+        sql += f"""
+CREATE FUNCTION {table}_refuse_insert_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        IF invoicing_month_is_closed(NEW.period_start) THEN
-            RAISE EXCEPTION '% %: %', TG_TABLE_NAME, NEW.period_start, '{MESSAGE}' USING ERRCODE = 'check_violation';
-        END IF;
-    ELSIF (OLD.status = 'draft' OR NEW.period_start IS DISTINCT FROM OLD.period_start
-           OR to_jsonb(NEW) -> 'total' IS DISTINCT FROM to_jsonb(OLD) -> 'total'
-           OR to_jsonb(NEW) -> 'net' IS DISTINCT FROM to_jsonb(OLD) -> 'net'
-           OR to_jsonb(NEW) -> 'vat' IS DISTINCT FROM to_jsonb(OLD) -> 'vat')
-          AND (invoicing_month_is_closed(OLD.period_start) OR invoicing_month_is_closed(NEW.period_start)) THEN
-        RAISE EXCEPTION '% %: %', TG_TABLE_NAME, OLD.period_start, '{MESSAGE}' USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END
-$$;
-
-CREATE TRIGGER invoicing_invoice_closed_month BEFORE INSERT OR UPDATE ON invoicing_invoice
-    FOR EACH ROW EXECUTE FUNCTION invoicing_refuse_document_change_in_closed_month();
-CREATE TRIGGER invoicing_paymentstatement_closed_month BEFORE INSERT OR UPDATE ON invoicing_paymentstatement
-    FOR EACH ROW EXECUTE FUNCTION invoicing_refuse_document_change_in_closed_month();
-
-CREATE FUNCTION invoicing_refuse_invoice_lines_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM added JOIN invoicing_invoice document ON document.id = added.invoice_id
-               WHERE invoicing_month_is_closed(document.period_start)) THEN
-        RAISE EXCEPTION 'invoicing_invoiceline: %', '{MESSAGE}' USING ERRCODE = 'check_violation';
+    IF EXISTS (SELECT 1 FROM added JOIN invoicing_monthendrun closed ON closed.period_start = added.period_start
+               WHERE closed.closed_at IS NOT NULL) THEN
+        RAISE EXCEPTION '{table}: {MESSAGE}' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER invoicing_invoiceline_closed_month AFTER INSERT ON invoicing_invoiceline
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
-    EXECUTE FUNCTION invoicing_refuse_invoice_lines_in_closed_month();
+CREATE TRIGGER {table}_closed_month_insert AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_insert_in_closed_month();
 
-CREATE FUNCTION invoicing_refuse_statement_lines_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION {table}_refuse_update_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM added JOIN invoicing_paymentstatement document ON document.id = added.statement_id
-               WHERE invoicing_month_is_closed(document.period_start)) THEN
-        RAISE EXCEPTION 'invoicing_statementline: %', '{MESSAGE}' USING ERRCODE = 'check_violation';
+    IF EXISTS (SELECT 1 FROM was JOIN now ON now.id = was.id
+               JOIN invoicing_monthendrun closed ON closed.period_start IN (was.period_start, now.period_start)
+               WHERE closed.closed_at IS NOT NULL AND (was.status = 'draft' OR {changed})) THEN
+        RAISE EXCEPTION '{table}: {MESSAGE}' USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER invoicing_statementline_closed_month AFTER INSERT ON invoicing_statementline
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
-    EXECUTE FUNCTION invoicing_refuse_statement_lines_in_closed_month();
+CREATE TRIGGER {table}_closed_month_update AFTER UPDATE ON {table}
+    REFERENCING OLD TABLE AS was NEW TABLE AS now FOR EACH STATEMENT
+    EXECUTE FUNCTION {table}_refuse_update_in_closed_month();
 """
+    for table, document, key in (("invoicing_invoiceline", "invoicing_invoice", "invoice_id"),
+                                 ("invoicing_statementline", "invoicing_paymentstatement", "statement_id")):
+        sql += f"""
+CREATE FUNCTION {table}_refuse_insert_in_closed_month() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM invoicing_monthendrun closed
+               JOIN {document} document ON document.period_start = closed.period_start
+               JOIN added ON added.{key} = document.id
+               WHERE closed.closed_at IS NOT NULL) THEN
+        RAISE EXCEPTION '{table}: {MESSAGE}' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER {table}_closed_month AFTER INSERT ON {table}
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {table}_refuse_insert_in_closed_month();
+"""
+    return sql
 
-POSTGRESQL_REVERSE = """
-DROP TRIGGER invoicing_statementline_closed_month ON invoicing_statementline;
-DROP FUNCTION invoicing_refuse_statement_lines_in_closed_month();
-DROP TRIGGER invoicing_invoiceline_closed_month ON invoicing_invoiceline;
-DROP FUNCTION invoicing_refuse_invoice_lines_in_closed_month();
-DROP TRIGGER invoicing_paymentstatement_closed_month ON invoicing_paymentstatement;
-DROP TRIGGER invoicing_invoice_closed_month ON invoicing_invoice;
-DROP FUNCTION invoicing_refuse_document_change_in_closed_month();
-DROP FUNCTION invoicing_month_is_closed(date);
-"""
+
+POSTGRESQL_TRIGGERS = {
+    "invoicing_invoice": ["invoicing_invoice_closed_month_insert", "invoicing_invoice_closed_month_update"],
+    "invoicing_paymentstatement": ["invoicing_paymentstatement_closed_month_insert",
+                                   "invoicing_paymentstatement_closed_month_update"],
+    "invoicing_invoiceline": ["invoicing_invoiceline_closed_month"],
+    "invoicing_statementline": ["invoicing_statementline_closed_month"],
+}
+
+
+def _postgresql_reverse() -> str:
+    sql = ""
+    for table, triggers in POSTGRESQL_TRIGGERS.items():
+        for trigger in triggers:
+            sql += f"DROP TRIGGER {trigger} ON {table};\n"
+        sql += f"DROP FUNCTION {table}_refuse_insert_in_closed_month();\n"
+        if table in ("invoicing_invoice", "invoicing_paymentstatement"):
+            sql += f"DROP FUNCTION {table}_refuse_update_in_closed_month();\n"
+    return sql
 
 
 def _closed(day: str) -> str:
@@ -110,7 +116,7 @@ SQLITE_TRIGGERS = ["invoicing_invoice_closed_month_insert", "invoicing_invoice_c
 def create_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL, params=None)  # its % are plpgsql's, not placeholders
+        schema_editor.execute(_postgresql(), params=None)  # its % are plpgsql's, not placeholders
     elif vendor == "sqlite":
         for statement in _sqlite():
             schema_editor.execute(statement)
@@ -119,7 +125,7 @@ def create_triggers(apps, schema_editor):
 def drop_triggers(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRESQL_REVERSE)
+        schema_editor.execute(_postgresql_reverse(), params=None)
     elif vendor == "sqlite":
         for name in SQLITE_TRIGGERS:
             schema_editor.execute(f"DROP TRIGGER {name}")
