@@ -389,6 +389,11 @@ TABLE: dict[str, Row] = {
                                       "post": "yes", "confirm": str(w.documents["draft"].pk)}),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
         csrf_role="Finance", needs=("draft_invoice",)),
+    "Admin: Issue selected payment statements, the confirmation (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_paymentstatement_changelist"),
+                           lambda w: {"action": "issue_selected",
+                                      "_selected_action": list(PaymentStatement.objects.values_list("pk", flat=True))}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
     "Admin: a draft invoice's Issue page": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_invoice_issue", args=[w.documents["draft"].pk])),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),

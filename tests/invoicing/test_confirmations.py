@@ -184,3 +184,10 @@ class TestADraftsOwnPage:
         response = finance_client.get(reverse("admin:invoicing_paymentstatement_preview_pdf", args=[statement.pk]))
         assert response.status_code == 200 and response.content.startswith(b"%PDF")
         assert PaymentStatement.objects.get(pk=statement.pk).status == "draft"
+
+
+def test_crediting_asks_with_a_button_that_says_what_it_does(finance_client, drafts):
+    (invoice,) = invoices_issue(invoice_ids=[drafts[1].pk], acting_user=None)
+    html = finance_client.get(reverse("admin:invoicing_invoice_credit", args=[invoice.pk])).content.decode()
+    assert f'value="Yes, credit {invoice.number} in full (£{invoice.total})"' in html
+    assert not invoice.__class__.objects.filter(status="credited").exists()
