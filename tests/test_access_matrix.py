@@ -12,6 +12,7 @@ What a cell says:
   "→ login"                  a redirect to a page, named in `PAGE_NAMES` ("→ SA page" is the appointment's page)
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -385,8 +386,9 @@ TABLE: dict[str, Row] = {
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
     "Admin: Issue selected invoices, confirmed (POST)": Row(
         ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_invoice_changelist"),
-                           lambda w: {"action": "issue_selected", "_selected_action": [w.documents["draft"].pk],
-                                      "post": "yes", "confirm": str(w.documents["draft"].pk)}),
+                           lambda w: {"action": "issue_selected", "post": "yes", "index": "0", "select_across": "1",
+                                      "ids": str(w.documents["draft"].pk), "_selected_action": w.documents["draft"].pk,
+                                      "confirm": hashlib.sha256(str(w.documents["draft"].pk).encode()).hexdigest()}),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
         csrf_role="Finance", needs=("draft_invoice",)),
     "Admin: Issue selected payment statements, the confirmation (POST)": Row(

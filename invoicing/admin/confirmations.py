@@ -12,6 +12,7 @@ A draft's own page has "Issue" (the same confirmation, for that one document) an
 be issued with, rendered in a rolled-back issue).
 """
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -124,7 +125,9 @@ class DryRun:
 
     @property
     def token(self) -> str:
-        return ",".join(str(row["pk"]) for row in sorted(self.changed, key=lambda row: row["pk"]))
+        """What the page promised, in one short field: a digest of the ids it would change."""
+        ids = ",".join(str(pk) for pk in sorted(row["pk"] for row in self.changed))
+        return hashlib.sha256(ids.encode()).hexdigest()
 
 
 def _rows(model, ids) -> dict[int, dict]:
@@ -230,9 +233,9 @@ def render_confirmation(model_admin, request, spec: Irreversible, ids: list[int]
         "left": plan.left[:SHOWN], "left_more": max(0, len(plan.left) - SHOWN),
         "count": spec.count(len(changed)),
         "n_changed": len(changed),
-        # Posted back: every selected document but the refused ones, so the action's messages also name those
-        # it leaves as they are.
-        "changed_ids": sorted([row["pk"] for row in changed] + [row["pk"] for row in plan.left]),
+        # Posted back in one field (a month's invoices can be more than the 1,000 fields Django accepts in a post):
+        # every selected document but the refused ones, so the action's messages also name those it leaves.
+        "ids": ",".join(str(pk) for pk in sorted([row["pk"] for row in changed] + [row["pk"] for row in plan.left])),
         "button": spec.button(len(changed)),
         "to_whom": _names(changed) if changed else "",
         "customers": len({row["bill_to_name"] for row in changed}),
@@ -241,6 +244,7 @@ def render_confirmation(model_admin, request, spec: Irreversible, ids: list[int]
         "last_month": date_format(_first_of_last_month(today), "F Y"),
         "totals": totals,
         "token": plan.token,
+        "first_id": min((row["pk"] for row in changed), default=""),
         "refusal_messages": plan.messages,
         "note": note,
         "action_url": reverse(f"admin:invoicing_{spec.model._meta.model_name}_changelist"),
@@ -253,20 +257,39 @@ def render_confirmation(model_admin, request, spec: Irreversible, ids: list[int]
 
 def confirm(model_admin, request, queryset, spec: Irreversible, perform: Callable, *, cancel_url: str | None = None):
     """The action's body: the confirmation page, unless this POST comes from it with what the service would still do
-    now, in which case `perform()` runs (and says what it did, as before)."""
+    now, in which case `perform(queryset)` runs on the documents the page listed (and says what it did, as before).
+    The page posts "select all" with its ids in one field: the queryset Django hands the action is then the whole
+    list, narrowed here to those ids, and only that narrowed one may be acted on."""
+    confirmed = request.POST.get("post") == "yes"
+    if confirmed and "ids" in request.POST:
+        # The confirmation page's own post: "select all" with the ids it listed, in one field.
+        queryset = queryset.filter(pk__in=_posted_ids(request.POST["ids"]))
+        if not queryset.exists():
+            model_admin.message_user(request, model_admin._selection_message(
+                f"None of the selected {spec.nouns[1]} exist any more"), messages.ERROR)
+            return None
     ids = list(queryset.values_list("pk", flat=True))
     plan = dry_run(spec, ids, request.user)
     cancel_url = cancel_url or request.get_full_path()
-    confirmed = request.POST.get("post") == "yes"
     if confirmed and plan.token == request.POST.get("confirm", "") and not plan.refused:
-        return perform()
+        return perform(queryset)
     if not plan.changed and not plan.refused:
-        return perform()  # nothing it would do (already done, a second submit): the action says so, as always
+        return perform(queryset)  # nothing it would do (already done, a second submit): the action says so, as always
     note = ""
     if confirmed:
         note = ("What this would do has changed since the page was shown (someone may have acted on these "
                 f"{spec.nouns[1]} meanwhile), so nothing was done. Check the page again.")
     return render_confirmation(model_admin, request, spec, ids, plan, cancel_url=cancel_url, note=note)
+
+
+def _posted_ids(value: str) -> set[int]:
+    """The ids of the confirmation's "ids" field; anything that is not one (a tampered page) is left out."""
+    ids = set()
+    for part in value.split(","):
+        part = part.strip()
+        if part.isascii() and part.isdigit() and len(part) < 19:
+            ids.add(int(part))
+    return ids
 
 
 # --------------------------------------------------------------------------- a draft's own page

@@ -98,7 +98,7 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
 
     @admin.action(description="Issue selected invoices", permissions=["change"])
     def issue_selected(self, request, queryset):
-        return confirm(self, request, queryset, ISSUE_INVOICES, lambda: self._issue_now(request, queryset))
+        return confirm(self, request, queryset, ISSUE_INVOICES, lambda selected: self._issue_now(request, selected))
 
     def _issue_now(self, request, queryset):
         try:
@@ -115,7 +115,7 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
 
     @admin.action(description="Mark selected as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        return confirm(self, request, queryset, MARK_INVOICES_PAID, lambda: self._mark_paid_now(request, queryset))
+        return confirm(self, request, queryset, MARK_INVOICES_PAID, lambda selected: self._mark_paid_now(request, selected))
 
     def _mark_paid_now(self, request, queryset):
         self._act_on_selected(

@@ -62,7 +62,7 @@ class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
 
     @admin.action(description="Issue selected statements", permissions=["change"])
     def issue_selected(self, request, queryset):
-        return confirm(self, request, queryset, ISSUE_STATEMENTS, lambda: self._issue_now(request, queryset))
+        return confirm(self, request, queryset, ISSUE_STATEMENTS, lambda selected: self._issue_now(request, selected))
 
     def _issue_now(self, request, queryset):
         self._act_on_selected(
@@ -84,7 +84,7 @@ class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
 
     @admin.action(description="Mark selected statements as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        return confirm(self, request, queryset, MARK_STATEMENTS_PAID, lambda: self._mark_paid_now(request, queryset))
+        return confirm(self, request, queryset, MARK_STATEMENTS_PAID, lambda selected: self._mark_paid_now(request, selected))
 
     def _mark_paid_now(self, request, queryset):
         self._act_on_selected(

@@ -41,5 +41,10 @@ def act_and_confirm(client, url: str, action: str, ids, *, follow=True):
     response = client.post(url, data, follow=follow)
     if not is_confirmation(response) or not response.context["n_changed"]:
         return response
-    return client.post(url, {"action": action, "post": "yes", "confirm": response.context["token"],
-                             "_selected_action": response.context["changed_ids"]}, follow=follow)
+    return client.post(url, confirmation_fields(response), follow=follow)
+
+
+def confirmation_fields(page) -> dict:
+    """What the confirmation page's button posts."""
+    return {"action": page.context["spec"].action, "post": "yes", "confirm": page.context["token"], "index": "0",
+            "select_across": "1", "ids": page.context["ids"], "_selected_action": page.context["first_id"]}

@@ -17,7 +17,7 @@ from invoicing.services import invoices_issue, month_end_generate, statement_app
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, UserFactory
-from tests.invoicing.helpers import CONFIRMATION, act_and_confirm, is_confirmation
+from tests.invoicing.helpers import CONFIRMATION, act_and_confirm, confirmation_fields, is_confirmation
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = pytest.mark.time_machine(datetime(2026, 11, 20, 12, tzinfo=LONDON))
@@ -83,10 +83,15 @@ class TestIssuingInvoices:
         assert messages_of(response)[0].startswith("3 invoices issued: INV-2026-000001 to INV-2026-000003.")
         assert set(Invoice.objects.values_list("status", "issued_by")) == {("issued", finance_user.pk)}
 
+    def test_the_button_issues_the_listed_invoices_and_no_others(self, finance_client, drafts):
+        # The button posts "select all" narrowed to the listed ids: the rest of the list is never touched.
+        response = act_and_confirm(finance_client, INVOICES, "issue_selected", [drafts[0].pk, drafts[2].pk])
+        assert messages_of(response)[0].startswith("2 invoices issued")
+        assert Invoice.objects.get(pk=drafts[1].pk).status == "draft"
+
     def test_a_second_submit_issues_nothing_more_and_says_so(self, finance_client, drafts):
         page = ask(finance_client, INVOICES, "issue_selected", drafts)
-        data = {"action": "issue_selected", "post": "yes", "confirm": page.context["token"],
-                "_selected_action": page.context["changed_ids"]}
+        data = confirmation_fields(page)
         finance_client.post(INVOICES, data, follow=True)
         numbers = sorted(Invoice.objects.values_list("number", flat=True))
         response = finance_client.post(INVOICES, data, follow=True)
@@ -96,20 +101,39 @@ class TestIssuingInvoices:
     def test_a_page_out_of_date_is_shown_again_and_nothing_is_issued(self, finance_client, drafts):
         page = ask(finance_client, INVOICES, "issue_selected", drafts)
         invoices_issue(invoice_ids=[drafts[0].pk], acting_user=UserFactory(full_name="Col League"))
-        response = finance_client.post(INVOICES, {"action": "issue_selected", "post": "yes",
-                                                  "confirm": page.context["token"],
-                                                  "_selected_action": page.context["changed_ids"]})
+        response = finance_client.post(INVOICES, confirmation_fields(page))
         assert is_confirmation(response)
         assert "What this would do has changed since the page was shown" in response.content.decode()
         assert response.context["button"] == "Yes, issue 2 invoices"
         assert Invoice.objects.filter(status="draft").count() == 2
 
-    @pytest.mark.parametrize("token", ["", "abc", "1,2,3,4,5", "\x00", "-1"])
+    @pytest.mark.parametrize("token", ["", "abc", "1,2,3,4,5", "\x00", "-1", "0" * 64])
     def test_a_tampered_confirmation_issues_nothing(self, finance_client, drafts, token):
-        response = finance_client.post(INVOICES, {"action": "issue_selected", "post": "yes", "confirm": token,
-                                                  "_selected_action": [invoice.pk for invoice in drafts]})
-        assert is_confirmation(response)
+        page = ask(finance_client, INVOICES, "issue_selected", drafts)
+        for data in ({**confirmation_fields(page), "confirm": token},
+                     {"action": "issue_selected", "post": "yes", "confirm": token,
+                      "_selected_action": [invoice.pk for invoice in drafts]}):
+            response = finance_client.post(INVOICES, data)
+            assert is_confirmation(response)
         assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
+
+    @pytest.mark.parametrize("ids", ["", "abc", "\x00", "-1", "9" * 30, "987654", ",,,", "1.5"])
+    def test_a_confirmation_with_ids_that_are_not_the_selection_issues_nothing(self, finance_client, drafts, ids):
+        page = ask(finance_client, INVOICES, "issue_selected", drafts)
+        response = finance_client.post(INVOICES, {**confirmation_fields(page), "ids": ids})
+        assert response.status_code in (200, 302)
+        if response.status_code == 302:
+            assert messages_of(response) == ["None of the selected invoices exist any more: the page may be out of "
+                                             "date. Nothing was changed."]
+        assert set(Invoice.objects.values_list("status", flat=True)) == {"draft"}
+
+    def test_more_documents_than_django_takes_fields_in_a_post_are_confirmed_in_one_field(
+            self, finance_client, drafts, settings):
+        settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 8  # a month of invoices is more than the default 1,000
+        page = ask(finance_client, INVOICES, "issue_selected", drafts)
+        assert len(confirmation_fields(page)) < 8
+        response = finance_client.post(INVOICES, confirmation_fields(page), follow=True)
+        assert messages_of(response)[0].startswith("3 invoices issued")
 
     def test_refused_ones_are_named_with_why_and_the_others_can_go(self, finance_client, drafts):
         OrganisationDetails.objects.filter(pk=1).update(vat_number="")
