@@ -67,9 +67,9 @@ def month_end_request(*, year: int, month: int, acting_user, today: date | None 
             with transaction.atomic():
                 # A run in progress holds this row (month_end_generate locks it): say so rather than wait for it.
                 run = MonthEndRun.objects.select_for_update(nowait=True).get(pk=run.pk)
-        except OperationalError:  # could not obtain the lock
-            run.refresh_from_db()
-            raise ValidationError(in_progress_message(run)) from None
+        except OperationalError:  # could not obtain the lock: a run (beat's, a command's, a worker's) holds it
+            raise ValidationError(f"The month end for {month_name(period_start)} is running now: try again when it "
+                                  "has finished (this page then shows what it did).") from None
         if run.is_closed:
             raise MonthClosed(closed_message(run, "its month end cannot run again"))
         if _in_progress(run, now):
