@@ -115,7 +115,8 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
 
     @admin.action(description="Mark selected as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        return confirm(self, request, queryset, MARK_INVOICES_PAID, lambda selected: self._mark_paid_now(request, selected))
+        return confirm(self, request, queryset, MARK_INVOICES_PAID,
+                       lambda selected: self._mark_paid_now(request, selected))
 
     def _mark_paid_now(self, request, queryset):
         self._act_on_selected(

@@ -84,7 +84,8 @@ class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
 
     @admin.action(description="Mark selected statements as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
-        return confirm(self, request, queryset, MARK_STATEMENTS_PAID, lambda selected: self._mark_paid_now(request, selected))
+        return confirm(self, request, queryset, MARK_STATEMENTS_PAID,
+                       lambda selected: self._mark_paid_now(request, selected))
 
     def _mark_paid_now(self, request, queryset):
         self._act_on_selected(
