@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from invoicing.models import Invoice, OrganisationDetails, PaymentStatement
-from invoicing.services import invoices_issue, month_end_generate, statement_approve, statements_issue
+from invoicing.services import invoices_issue, month_end_generate, statement_approve
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, UserFactory

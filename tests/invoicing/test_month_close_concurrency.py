@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from invoicing.models import Invoice, MonthEndRun, PaymentStatement
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
