@@ -8,6 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self):
         from invoicing import handlers, selectors, services
         from invoicing.models import OrganisationDetails
+        from invoicing.services.month_close import month_lock_for
         from notifications import hooks as notifications_hooks
         from sessions_app import hooks as sessions_hooks
 
@@ -22,3 +23,4 @@ class InvoicingConfig(AppConfig):
         sessions_hooks.statement_moves.provide(selectors.statement_moves_for)
         sessions_hooks.open_tickets_about.provide(selectors.open_tickets_about)
         notifications_hooks.accounts_email.provide(OrganisationDetails.accounts_email)
+        sessions_hooks.month_lock.provide(month_lock_for)  # the SA pages say when a session's month is closed

@@ -18,7 +18,20 @@ def run_month_end(day: str | None = None) -> str:
         today -= timedelta(days=1)
     elif not wrap_up_deadline(today).is_today:
         return f"{today}: not the last day of the month"
-    return "\n".join(month_end_generate(year=today.year, month=today.month).lines())
+    from invoicing.services.month_close import MonthClosed
+
+    try:
+        return "\n".join(month_end_generate(year=today.year, month=today.month).lines())
+    except MonthClosed as closed:  # Finance closed it already: nothing to do
+        return " ".join(closed.messages)
+
+
+@shared_task(ignore_result=True)
+def run_month_end_from_admin(run_id: int) -> None:
+    """The month end Finance asked for on the admin's Month end page; its state and result go on the run's row."""
+    from invoicing.services.month_end_admin import month_end_run_execute
+
+    month_end_run_execute(run_id=run_id)
 
 
 @shared_task(ignore_result=True)

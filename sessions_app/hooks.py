@@ -72,3 +72,7 @@ open_tickets_about = Hook("open_tickets_about", provided_by="invoicing", default
 
 # Which later payment statement pays a session its own month's statement was issued without (sessions_app.pay).
 statement_moves = Hook("statement_moves", provided_by="invoicing", default=lambda mentor, appointments: {})
+
+# Whether a session's month is closed: (day, the session's local date) -> sessions_app.closed_months.MonthLock, or
+# None while the month is open.
+month_lock = Hook("month_lock", provided_by="invoicing", default=lambda day: None)

@@ -12,6 +12,7 @@ What a cell says:
   "→ login"                  a redirect to a page, named in `PAGE_NAMES` ("→ SA page" is the appointment's page)
 """
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -58,6 +59,7 @@ PAGE_NAMES = {
     "mentor-wrap-up": "mentor's list",
     "mentor-wrap-up-result": "result page",
     "admin:index": "admin",
+    "admin:invoicing_month_end": "Month end page",
     "locked-out-accounts": "locked-out accounts",
 }
 
@@ -141,6 +143,21 @@ def documents(world, settings, tmp_path, django_capture_on_commit_callbacks):
         assert document.pdf, f"{document} has no PDF"
     world.documents.update({"invoice": invoice, "statement": statement, "credit-note": credit_note})
     return world.documents
+
+
+@pytest.fixture
+def draft_invoice(world):
+    """The owner's February 2026 session, through month end: a draft invoice, not issued."""
+    OrganisationDetails.objects.update_or_create(pk=1, defaults={"issue_automatically": False})
+    start = timezone.make_aware(datetime(2026, 2, 3, 10))
+    AppointmentFactory(
+        mentor=world.owner, mentee=world.arrangement.mentee, starts_at=start, ends_at=start + timedelta(hours=1),
+        status=ServiceAppointment.Status.COMPLETED, outcome=ServiceAppointment.Outcome.ATTENDED,
+        funding_arrangement=world.arrangement, wrapped_up_by=world.owner.user, wrapped_up_at=start,
+    )
+    month_end_generate(year=2026, month=2)
+    world.documents["draft"] = Invoice.objects.get(status=Invoice.Status.DRAFT)
+    return world.documents["draft"]
 
 
 # --------------------------------------------------------------------------- how each row is requested
@@ -348,6 +365,43 @@ TABLE: dict[str, Row] = {
     "Admin: a Service Appointment": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_serviceappointment_change", args=[w.started.pk])),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: Month end page, a month": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_month_end") + "?month=2026-03"),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("documents",)),
+    "Admin: Month end, run it (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_month_end_run"), lambda w: {"month": "2026-03"}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ Month end page"), changes_data=True,
+        csrf_role="Finance", needs=("documents",)),
+    "Admin: Close a month, the confirmation": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_month_close") + "?month=2026-03"),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("documents",)),
+    "Admin: Close a month (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_month_close"),
+                           lambda w: {"month": "2026-03", "reason": "Filed."}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ Month end page"), changes_data=True,
+        csrf_role="Finance", needs=("documents",)),
+    "Admin: Issue selected invoices, the confirmation (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_invoice_changelist"),
+                           lambda w: {"action": "issue_selected", "_selected_action": [w.documents["draft"].pk]}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
+    "Admin: Issue selected invoices, confirmed (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_invoice_changelist"),
+                           lambda w: {"action": "issue_selected", "post": "yes", "index": "0", "select_across": "1",
+                                      "ids": str(w.documents["draft"].pk), "_selected_action": w.documents["draft"].pk,
+                                      "confirm": hashlib.sha256(str(w.documents["draft"].pk).encode()).hexdigest()}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        csrf_role="Finance", needs=("draft_invoice",)),
+    "Admin: Issue selected payment statements, the confirmation (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_paymentstatement_changelist"),
+                           lambda w: {"action": "issue_selected",
+                                      "_selected_action": list(PaymentStatement.objects.values_list("pk", flat=True))}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
+    "Admin: a draft invoice's Issue page": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_invoice_issue", args=[w.documents["draft"].pk])),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
+    "Admin: a draft invoice's PDF preview": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_invoice_preview_pdf", args=[w.documents["draft"].pk])),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
     "Admin: an action, a mentor's new feed address (POST)": Row(
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
@@ -569,8 +623,10 @@ def as_get(row: Row):
 
 
 @pytest.mark.parametrize("label", list(STATE_CHANGING))
-def test_get_changes_nothing(label, world):
+def test_get_changes_nothing(label, world, request):
     row = STATE_CHANGING[label]
+    for fixture in row.needs:
+        request.getfixturevalue(fixture)
     get_row = Row(row.route, as_get(row), row.cells)
     for role in ROLES:
         client = client_for(world, role)
@@ -580,8 +636,10 @@ def test_get_changes_nothing(label, world):
 
 
 @pytest.mark.parametrize("label", list(STATE_CHANGING))
-def test_post_without_the_csrf_token_is_refused_and_changes_nothing(label, world):
+def test_post_without_the_csrf_token_is_refused_and_changes_nothing(label, world, request):
     row = STATE_CHANGING[label]
+    for fixture in row.needs:
+        request.getfixturevalue(fixture)
     client = client_for(world, row.csrf_role, enforce_csrf_checks=True)
     before = snapshot()
     response = row.request(client, world)
@@ -591,8 +649,10 @@ def test_post_without_the_csrf_token_is_refused_and_changes_nothing(label, world
 
 
 @pytest.mark.parametrize("label", list(STATE_CHANGING))
-def test_post_with_the_csrf_token_is_accepted(label, world):
+def test_post_with_the_csrf_token_is_accepted(label, world, request):
     row = STATE_CHANGING[label]
+    for fixture in row.needs:
+        request.getfixturevalue(fixture)
     client = client_for(world, row.csrf_role, enforce_csrf_checks=True)
     client.get(reverse("home"), follow=True)  # a page with a form (log-in, or log-out) sets the CSRF cookie
     token = client.cookies["csrftoken"].value

@@ -18,6 +18,7 @@ from invoicing.services import invoice_credit, invoices_issue, month_end_generat
 from sessions_app.models import CancellationReason, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory
+from tests.invoicing.helpers import act_and_confirm
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 
@@ -53,8 +54,8 @@ def version_url(obj, record) -> str:
 
 
 def act(client, model_name: str, action: str, objects):
-    return client.post(reverse(f"admin:invoicing_{model_name}_changelist"),
-                       {"action": action, "_selected_action": [obj.pk for obj in objects]}, follow=True)
+    return act_and_confirm(client, reverse(f"admin:invoicing_{model_name}_changelist"), action,
+                           [obj.pk for obj in objects])
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from invoicing.admin.confirmations import ISSUE_INVOICES, MARK_INVOICES_PAID, InvoiceDraftTools, confirm
 from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, csv_response
 from invoicing.exports import invoice_lines_csv
 from invoicing.models import CreditNote, Invoice, InvoiceLine
@@ -35,7 +36,7 @@ class CreditForm(forms.Form):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(DocumentAdmin):
+class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
     list_display = ("number_or_draft", "bill_to_name", "period", "status_label", "net", "vat", "total",
                     "issue_date", "due_date", "pdf_link")
     list_display_links = ("number_or_draft",)
@@ -79,8 +80,9 @@ class InvoiceAdmin(DocumentAdmin):
 
     def document_note(self, invoice):
         if invoice.status == Invoice.Status.DRAFT:
-            return ("A draft: its lines come from the month-end job. To issue it, select it in the list and "
-                    "choose “Issue selected invoices”. Once issued it cannot be changed.")
+            return ("A draft: its lines come from the month-end job. “Issue” (or “Issue selected invoices” in the "
+                    "list) shows what will be sent before anything is; “Preview PDF” shows the PDF it would be "
+                    "issued with. Once issued it cannot be changed.")
         return "An issued invoice cannot be changed. To correct it, credit it: its sessions are invoiced again."
 
     def _creditable(self, request, invoice) -> bool:
@@ -96,6 +98,9 @@ class InvoiceAdmin(DocumentAdmin):
 
     @admin.action(description="Issue selected invoices", permissions=["change"])
     def issue_selected(self, request, queryset):
+        return confirm(self, request, queryset, ISSUE_INVOICES, lambda selected: self._issue_now(request, selected))
+
+    def _issue_now(self, request, queryset):
         try:
             self._act_on_selected(
                 request, queryset, lambda ids: invoices_issue(invoice_ids=ids, acting_user=request.user),
@@ -110,6 +115,10 @@ class InvoiceAdmin(DocumentAdmin):
 
     @admin.action(description="Mark selected as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
+        return confirm(self, request, queryset, MARK_INVOICES_PAID,
+                       lambda selected: self._mark_paid_now(request, selected))
+
+    def _mark_paid_now(self, request, queryset):
         self._act_on_selected(
             request, queryset, lambda ids: invoice_mark_paid(invoice_ids=ids, acting_user=request.user),
             done=("%(count)d invoice marked as paid.", "%(count)d invoices marked as paid."),

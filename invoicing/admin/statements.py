@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from invoicing.admin.confirmations import ISSUE_STATEMENTS, MARK_STATEMENTS_PAID, StatementDraftTools, confirm
 from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, csv_response
 from invoicing.exports import payments_csv
 from invoicing.models import PaymentStatement, StatementLine
@@ -21,7 +22,7 @@ class StatementLineInline(ReadOnlyLinesInline):
 
 
 @admin.register(PaymentStatement)
-class PaymentStatementAdmin(DocumentAdmin):
+class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
     list_display = ("number_or_draft", "mentor", "period", "status", "total", "issue_date", "approved_at",
                     "paid_at", "pdf_link")
     list_display_links = ("number_or_draft",)
@@ -48,8 +49,9 @@ class PaymentStatementAdmin(DocumentAdmin):
 
     def document_note(self, statement):
         notes = {
-            PaymentStatement.Status.DRAFT: "A draft: its lines come from the month-end job. Select it in the list "
-                                           "and choose “Issue selected statements”.",
+            PaymentStatement.Status.DRAFT: "A draft: its lines come from the month-end job. “Issue” shows what "
+                                           "will be sent before anything is; “Preview PDF” shows the PDF it would "
+                                           "be issued with.",
             PaymentStatement.Status.ISSUED: "Issued to the mentor. Next: “Approve selected statements for "
                                             "payment”, then export them for payment.",
             PaymentStatement.Status.APPROVED: "Approved for payment. Once paid, choose “Mark selected statements "
@@ -60,6 +62,9 @@ class PaymentStatementAdmin(DocumentAdmin):
 
     @admin.action(description="Issue selected statements", permissions=["change"])
     def issue_selected(self, request, queryset):
+        return confirm(self, request, queryset, ISSUE_STATEMENTS, lambda selected: self._issue_now(request, selected))
+
+    def _issue_now(self, request, queryset):
         self._act_on_selected(
             request, queryset, lambda ids: statements_issue(statement_ids=ids, acting_user=request.user),
             done=("%(count)d statement issued: %(numbers)s.", "%(count)d statements issued: %(numbers)s."),
@@ -79,6 +84,10 @@ class PaymentStatementAdmin(DocumentAdmin):
 
     @admin.action(description="Mark selected statements as paid", permissions=["change"])
     def mark_paid(self, request, queryset):
+        return confirm(self, request, queryset, MARK_STATEMENTS_PAID,
+                       lambda selected: self._mark_paid_now(request, selected))
+
+    def _mark_paid_now(self, request, queryset):
         self._act_on_selected(
             request, queryset, lambda ids: statement_mark_paid(statement_ids=ids, acting_user=request.user),
             done=("%(count)d statement marked as paid.", "%(count)d statements marked as paid."),

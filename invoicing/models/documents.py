@@ -18,18 +18,54 @@ def document_pdf_path(document, filename: str) -> str:
 
 
 class MonthEndRun(models.Model):
-    """One row per month: the month-end job locks it, so two runs of the same month take turns."""
+    """One row per month: the month-end job locks it, so two runs of the same month take turns.
+
+    It also holds what Finance did from the admin's Month end page: the run they asked for (its state, who asked,
+    the result), and the month's close, after which its invoices and statements never change (the services refuse,
+    and database triggers refuse new documents, lines or amounts in a closed month: migration 0012)."""
+
+    class State(models.TextChoices):
+        NOT_REQUESTED = "", "Not run from the admin"
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Failed"
 
     period_start = models.DateField(unique=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     runs = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NOT_REQUESTED, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                     related_name="+")
+    result = models.TextField(blank=True, help_text="The summary of the last run asked for from the admin.")
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    close_reason = models.TextField(blank=True)
+
+    # The audit trail: each run, each request from the admin and the close, with who and why.
+    history = HistoricalRecords(no_db_index=["requested_by", "closed_by"])
 
     class Meta:
         ordering = ["-period_start"]
+        permissions = [
+            ("run_month_end", "Can run the month end from the admin"),
+            ("close_month", "Can close a month"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | (Q(closed_by__isnull=False) & ~Q(close_reason="")),
+                name="closed_month_says_who_and_why"),
+        ]
 
     def __str__(self):
         return f"Month end {self.period_start:%B %Y}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.closed_at is not None
 
 
 SIMPLIFIED_INVOICE_LIMIT = Decimal("250.00")  # HMRC: a simplified VAT invoice only up to £250 including VAT

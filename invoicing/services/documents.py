@@ -52,6 +52,15 @@ def _update(documents, fields, *, acting_user, now, reason) -> int:
     return len(documents)
 
 
+def _in_closed_months(documents, noun: str) -> dict[int, str]:
+    """The drafts whose month Finance has closed, each with why it cannot be issued."""
+    from .month_close import closed_message, closed_months
+
+    closed = closed_months(document.period_start for document in documents)
+    return {document.pk: closed_message(closed[document.period_start], f"no {noun} of it can be issued")
+            for document in documents if document.period_start in closed}
+
+
 class InvoicesRefused(ValidationError):
     """Nothing was issued: some invoices cannot be issued as they stand. `refused` maps each such invoice's id to
     what is missing (every selected draft, when the organisation's details are what is missing)."""
@@ -125,6 +134,8 @@ def invoices_issue(*, invoice_ids, acting_user, today=None) -> list[Invoice]:
     )
     if not invoices:
         return []
+    if closed := _in_closed_months(invoices, "invoice"):
+        raise InvoicesRefused(list(closed.values()), closed)
     org = OrganisationDetails.current()
     if org.vat_registered and not org.vat_number.strip():
         raise InvoicesRefused([MISSING_VAT_NUMBER], {invoice.pk: MISSING_VAT_NUMBER for invoice in invoices})
@@ -199,6 +210,8 @@ def statements_issue(*, statement_ids, acting_user, today=None) -> list[PaymentS
     )
     if not statements:
         return []
+    if closed := _in_closed_months(statements, "payment statement"):
+        raise ValidationError(sorted(set(closed.values())))
     today = today or timezone.localdate()
     now = timezone.now()
     for statement, number in zip(statements, _numbers("PAY", today.year, len(statements))):

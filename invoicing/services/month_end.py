@@ -65,12 +65,13 @@ def _minutes(starts_at, ends_at, actual_minutes) -> int:
     return actual_minutes or int((ends_at - starts_at).total_seconds() // 60)
 
 
-def month_end_generate(*, year: int, month: int, progress=None, now=None, in_database: bool | None = None
-                       ) -> MonthEndSummary:
+def month_end_generate(*, year: int, month: int, progress=None, now=None, in_database: bool | None = None,
+                       issue: bool | None = None) -> MonthEndSummary:
     """Create (or extend) the month's draft invoices and payment statements; issue them if Finance said so.
 
     The lines are written by PostgreSQL itself (month_end_sql.py) on PostgreSQL, by Python elsewhere: the same
-    rules twice. `in_database=False` takes the Python path on PostgreSQL too (the tests compare the two)."""
+    rules twice. `in_database=False` takes the Python path on PostgreSQL too (the tests compare the two).
+    `issue` overrides Finance's "issue automatically" (the admin's preview issues nothing)."""
     if in_database is None:
         in_database = connection.vendor == "postgresql"
     period_start = date(year, month, 1)
@@ -83,6 +84,10 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
     with transaction.atomic():
         run, _ = MonthEndRun.objects.get_or_create(period_start=period_start)
         run = MonthEndRun.objects.select_for_update().get(pk=run.pk)
+        if run.is_closed:
+            from .month_close import MonthClosed, closed_message
+
+            raise MonthClosed(closed_message(run, "its month end cannot run again"))
         run.started_at, run.runs = now, run.runs + 1
 
         completed = ServiceAppointment.objects.filter(status=Status.COMPLETED, starts_at__lt=cutoff)
@@ -104,7 +109,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
         run.finished_at = timezone.now()
         run.save(update_fields=["started_at", "finished_at", "runs"])
 
-    if OrganisationDetails.current().issue_automatically:
+    if OrganisationDetails.current().issue_automatically if issue is None else issue:
         from .documents import invoices_issue_all_possible, statements_issue
 
         drafts = Invoice.objects.filter(period_start=period_start, status=Invoice.Status.DRAFT)

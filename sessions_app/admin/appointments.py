@@ -18,6 +18,7 @@ from sessions_app.admin.common import (
     complete_wrap_up_url,
 )
 from sessions_app.admin.people import MentorListFilter
+from sessions_app.hooks import month_lock
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import (
     AppointmentEvent,
@@ -176,6 +177,8 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.status == ServiceAppointment.Status.AWAITING_FINANCE:
             context["complete_wrap_up_url"] = complete_wrap_up_url(obj)
+        if obj is not None:
+            context["month_lock"] = month_lock(timezone.localdate(obj.starts_at))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # ---- Finance completes a wrap-up that was sent to Finance ----

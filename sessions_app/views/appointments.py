@@ -3,9 +3,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from sessions_app import selectors
+from sessions_app.hooks import month_lock
 from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
 from sessions_app.hooks import ticket_raise
@@ -39,6 +41,7 @@ def detail(request, reference):
             "appointment": appointment,
             "history": selectors.appointment_history(appointment),
             "statement_move": selectors.statement_move_of(appointment),
+            "month_lock": month_lock(timezone.localdate(appointment.starts_at)),
             "can_wrap_up": appointment.has_started() and appointment.can("wrap_up", by=request.user),
             "can_cancel": _offers_cancel(appointment, request.user),
         },

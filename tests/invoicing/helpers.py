@@ -24,3 +24,27 @@ def completed_session(mentor, arrangement, start, *, minutes=60, booked=60, outc
                        cancellation_reason=CancellationReason.objects.first() if late else None,
                        cancellation_note="Told the mentor on the day." if late else ""),
     )
+
+
+CONFIRMATION = "admin/invoicing/confirm_action.html"
+
+
+def is_confirmation(response) -> bool:
+    return response.status_code == 200 and any(t.name == CONFIRMATION for t in response.templates)
+
+
+def act_and_confirm(client, url: str, action: str, ids, *, follow=True):
+    """An admin action as Finance runs it: chosen in the list, then, for an irreversible one, confirmed with the
+    confirmation page's button when it has one (its hidden fields posted back). A page without a button (everything
+    refused) is returned as it is."""
+    data = {"action": action, "_selected_action": list(ids)}
+    response = client.post(url, data, follow=follow)
+    if not is_confirmation(response) or not response.context["n_changed"]:
+        return response
+    return client.post(url, confirmation_fields(response), follow=follow)
+
+
+def confirmation_fields(page) -> dict:
+    """What the confirmation page's button posts."""
+    return {"action": page.context["spec"].action, "post": "yes", "confirm": page.context["token"], "index": "0",
+            "select_across": "1", "ids": page.context["ids"], "_selected_action": page.context["first_id"]}

@@ -28,6 +28,7 @@ from invoicing.models import (
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from sessions_app.models import Funder, FundingArrangement, Mentee, Mentor, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
+from tests.invoicing.helpers import act_and_confirm
 from tests.factories import (
     AppointmentFactory,
     FundingArrangementFactory,
@@ -116,9 +117,9 @@ def credit_url(invoice) -> str:
 
 
 def act(client, model_name: str, action: str, objects):
-    """Run an admin action on the objects, following the redirect back to the list (which shows the messages)."""
-    return client.post(changelist(model_name), {"action": action, "_selected_action": [obj.pk for obj in objects]},
-                       follow=True)
+    """Run an admin action on the objects (confirming it on its confirmation page, for an irreversible one),
+    following the redirect back to the list (which shows the messages)."""
+    return act_and_confirm(client, changelist(model_name), action, [obj.pk for obj in objects])
 
 
 def listed(client, model_name: str, **params):
@@ -307,6 +308,10 @@ class TestIssuing:
         colleague = UserFactory(full_name="Col League")
         first = invoice_for("Sam Selfpay")
         invoices_issue(invoice_ids=[first.pk], acting_user=colleague, today=date(2026, 11, 1))
+        page = finance_client.post(changelist("invoice"), {
+            "action": "issue_selected", "_selected_action": list(Invoice.objects.values_list("pk", flat=True))})
+        assert "INV-2026-000001</a> (Sam Selfpay, October 2026): already issued as INV-2026-000001." in (
+            page.content.decode())
         response = act(finance_client, "invoice", "issue_selected", Invoice.objects.all())
         assert messages_of(response) == [
             "2 invoices issued: INV-2026-000002 to INV-2026-000003. Issued as: 2 VAT invoices.",

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from invoicing.models import Invoice, PaymentStatement
 from invoicing.services import invoices_issue_all_possible, issued_as, month_end_generate, statements_issue
+from invoicing.services.month_close import MonthClosed
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -68,6 +69,8 @@ class Command(BaseCommand):
         bar = ProgressBar(self.stderr)
         try:
             summary = month_end_generate(year=period_start.year, month=period_start.month, progress=bar.update)
+        except MonthClosed as closed:
+            raise CommandError(" ".join(closed.messages)) from None
         finally:
             bar.finish()
         for line in summary.lines():
