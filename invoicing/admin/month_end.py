@@ -119,7 +119,7 @@ class MonthEndRunAdmin(AuditTrailAdmin, ViewOnlyAdmin):
             run = MonthEndRun.objects.select_related("requested_by", "closed_by").filter(period_start=month).first()
             in_progress = run is not None and run.state in (MonthEndRun.State.QUEUED, MonthEndRun.State.RUNNING)
             context.update(
-                month=month, month_name=_month(month), query=f"{month:%Y-%m}", run=run, in_progress=in_progress,
+                month=month, month_name=month_label(month), query=f"{month:%Y-%m}", run=run, in_progress=in_progress,
                 not_over=month >= today.replace(day=1),
                 # A preview takes the run's lock for a moment: not while a run holds it.
                 preview=None if in_progress else month_end_preview(year=month.year, month=month.month),
@@ -147,12 +147,12 @@ class MonthEndRunAdmin(AuditTrailAdmin, ViewOnlyAdmin):
         else:
             run.refresh_from_db()
             if run.state == MonthEndRun.State.DONE:
-                self.message_user(request, f"The month end for {_month(month)} has run: its result is below.",
+                self.message_user(request, f"The month end for {month_label(month)} has run: its result is below.",
                                   messages.SUCCESS)
             elif run.state == MonthEndRun.State.FAILED:
-                self.message_user(request, f"The month end for {_month(month)} failed: {run.result}", messages.ERROR)
+                self.message_user(request, f"The month end for {month_label(month)} failed: {run.result}", messages.ERROR)
             else:
-                self.message_user(request, f"The month end for {_month(month)} is queued for a worker: refresh this "
+                self.message_user(request, f"The month end for {month_label(month)} is queued for a worker: refresh this "
                                            "page to see it run and its result.", messages.SUCCESS)
         return HttpResponseRedirect(self._page_url(month))
 
@@ -180,12 +180,12 @@ class MonthEndRunAdmin(AuditTrailAdmin, ViewOnlyAdmin):
                 form.add_error(None, refusal)
             else:
                 self.message_user(
-                    request, f"{_month(month)} is closed: its invoices and payment statements can no longer change, "
+                    request, f"{month_label(month)} is closed: its invoices and payment statements can no longer change, "
                              "except by credit notes; sessions of it wrapped up from now on go on the next month's "
                              "documents.", messages.SUCCESS)
                 return HttpResponseRedirect(self._page_url(month))
-        context = self._context(request, f"Close {_month(month)}: are you sure?")
-        context.update(form=form, month=month, month_name=_month(month), query=f"{month:%Y-%m}",
+        context = self._context(request, f"Close {month_label(month)}: are you sure?")
+        context.update(form=form, month=month, month_name=month_label(month), query=f"{month:%Y-%m}",
                        problems=month_close_problems(month, today=today), existing=month_documents(month),
                        page_url=self._page_url(month))
         return TemplateResponse(request, "admin/invoicing/month_close.html", context)
