@@ -338,7 +338,13 @@ def pdfs_render_missing() -> int:
     from django.db.models import Exists, OuterRef, Q, Value
     from django.db.models.functions import Concat
 
-    from invoicing.tasks import render_credit_note_pdf, render_invoice_pdf, render_statement_pdf
+    from invoicing.models import SessionCreditNote
+    from invoicing.tasks import (
+        render_credit_note_pdf,
+        render_invoice_pdf,
+        render_session_credit_note_pdf,
+        render_statement_pdf,
+    )
     from notifications.models import OutboxEmail
 
     def email_queued(prefix):  # to the customer or mentor, or to Finance when there was no address to send to
@@ -350,6 +356,7 @@ def pdfs_render_missing() -> int:
         (render_invoice_pdf, Invoice.objects.exclude(status=Invoice.Status.DRAFT), "invoice:"),
         (render_statement_pdf, PaymentStatement.objects.exclude(status=PaymentStatement.Status.DRAFT), "statement:"),
         (render_credit_note_pdf, CreditNote.objects.all(), "credit-note:"),
+        (render_session_credit_note_pdf, SessionCreditNote.objects.all(), "credit-note:"),
     ]
     dispatched = 0
     for task, documents, prefix in missing:
