@@ -17,7 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,20 +39,10 @@ from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import ServiceAppointment
 from sessions_app.pay import amount_for_minutes
 from sessions_app.selectors import last_day_of_month, local_midnight
+from sessions_app.services.corrections import billing_lock
 
 from .partial_credit import invoice_line_credit
 from .pdf import money
-
-BILLING_LOCK_KEY = 4_711_016  # pg_advisory_xact_lock: the month end and wrap-up corrections take turns
-
-
-def billing_lock() -> None:
-    """Wait for any month end or wrap-up correction in progress, and hold them off until this transaction ends.
-    On PostgreSQL a transaction-level advisory lock; SQLite lets one transaction write at a time anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BILLING_LOCK_KEY])
-
 
 def _month(day) -> str:
     return date_format(day, "F Y")

@@ -86,7 +86,9 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
         run, _ = MonthEndRun.objects.get_or_create(period_start=period_start)
         run = MonthEndRun.objects.select_for_update().get(pk=run.pk)
         run.started_at, run.runs = now, run.runs + 1
-        from .corrections import billing_lock, statement_adjustments_attach
+        from sessions_app.services.corrections import billing_lock
+
+        from .corrections import statement_adjustments_attach
 
         billing_lock()  # a wrap-up correction in progress finishes first, and none starts until this run is done
 

@@ -11,7 +11,7 @@ is on an issued invoice or statement is refused by invoicing's handler, which un
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -35,6 +35,19 @@ REASON_MISSING = "Say why the wrap-up is being corrected: it is kept in the sess
 REOPEN_REASON_MISSING = "Say why the session is being reopened: it is kept in the session's history."
 NOTHING_CHANGED = "Nothing was changed: change the outcome, funding, duration or notes, or cancel."
 FINANCE_ONLY = "Only Finance can change the funding or the duration; Senior Leadership can correct the outcome and notes."
+
+
+BILLING_LOCK_KEY = 4_711_016
+
+
+def billing_lock() -> None:
+    """Wrap-up corrections and the month end take turns: wait for any in progress, and hold the others off until
+    this transaction ends. Taken before the session's row, always: the month end's deferred foreign-key checks lock
+    the sessions it billed only as it commits, holding this lock. On PostgreSQL a transaction-level advisory lock;
+    SQLite lets one transaction write at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BILLING_LOCK_KEY])
 
 
 class _Keep:
@@ -116,6 +129,7 @@ def appointment_correct(*, appointment_id: int, acting_user: User, reason: str, 
     Leadership its outcome and notes. A reason is required. What was billed or paid is put right by invoicing (in
     this transaction), and a funder told about the session is told of the correction."""
     now = now or timezone.now()
+    billing_lock()
     appointment = _lock(appointment_id)
     appointment.ensure_can("correct", by=acting_user, now=now)
     before = WrapUpRecord.of(appointment)
@@ -185,6 +199,7 @@ def appointment_reopen(*, appointment_id: int, acting_user: User, reason: str, n
     what it said. Finance only, and only before it is on an issued invoice or payment statement (invoicing refuses
     then, with a message saying which)."""
     now = now or timezone.now()
+    billing_lock()
     appointment = _lock(appointment_id)
     appointment.ensure_can("reopen", by=acting_user, now=now)
     reason = (reason or "").strip()
