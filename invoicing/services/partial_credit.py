@@ -63,8 +63,7 @@ def session_credit_note_render_pdf(*, credit_note_id: int) -> None:
     if credit_note is None:
         logger.info("Credit note for one session %s: not rendered, it does not exist", credit_note_id)
         return
-    _render_and_store(credit_note, lambda document, inline_css: credit_note_html(
-        document, lines=[document.invoice_line], inline_css=inline_css))
+    _render_and_store(credit_note, credit_note_html)
     session_credit_note_email_queue(credit_note=credit_note, attachments=_attachment(credit_note))
 
 

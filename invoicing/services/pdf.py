@@ -158,11 +158,17 @@ def invoice_html(invoice: Invoice, *, org: OrganisationDetails | None = None, li
 
 def credit_note_html(credit_note: CreditNote, *, org: OrganisationDetails | None = None, lines=None,
                      inline_css: bool = True) -> str:
-    """A credit note: its number and date, the invoice it credits, why, and the amounts credited."""
+    """A credit note: its number and date, the invoice it credits, why, and the amounts credited. A credit note for
+    one session (a corrected wrap-up, `SessionCreditNote`) credits that session's line only."""
+    from invoicing.models import SessionCreditNote
+
     org = org or OrganisationDetails.current()
     invoice = credit_note.invoice
-    lines = list(invoice.lines.all()) if lines is None else lines
+    one_session = isinstance(credit_note, SessionCreditNote)
+    if lines is None:
+        lines = [credit_note.invoice_line] if one_session else list(invoice.lines.all())
     context = {
+        "one_session": one_session,
         "stylesheet": _css(inline_css),
         "org": org,
         "vat_number": _vat_number(org, charges_vat=invoice.charges_vat),
@@ -214,6 +220,14 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
         "lines": rows,
         "has_late": any(row["late"] for row in rows),
         "has_on_behalf": any(line.on_behalf for line in lines),
+        # Corrected sessions an earlier statement paid: the difference, positive or negative.
+        "adjustments": [
+            {"date": short_date(adjustment.session_date), "reference": adjustment.reference,
+             "mentee": adjustment.mentee_name, "description": adjustment.description,
+             "corrects": adjustment.corrects.statement.number, "was": money(adjustment.was_amount),
+             "now": money(adjustment.now_amount), "amount": money(adjustment.amount)}
+            for adjustment in statement.adjustments.select_related("corrects__statement").order_by("session_date", "pk")
+        ],
         "facts": [
             ("Statement number", statement.number),
             ("Date", long_date(statement.issue_date)),

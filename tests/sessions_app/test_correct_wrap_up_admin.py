@@ -11,7 +11,7 @@ import time_machine
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from invoicing.models import Invoice, SessionCreditNote
+from invoicing.models import Invoice, OrganisationDetails, SessionCreditNote
 from invoicing.services import invoices_issue, month_end_generate
 from sessions_app.models import AppointmentEvent, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
@@ -142,3 +142,27 @@ def test_a_session_that_cannot_be_corrected_sends_finance_back_with_why(finance_
         response = finance_client.get(url)
         assert response.url == change
         assert "is not wrapped up yet" in said(response)[0]
+
+
+def test_the_credit_note_for_one_session_has_its_pdf_and_email_and_finance_reads_it_in_the_admin(
+        finance_client, session, council, mailoutbox, django_capture_on_commit_callbacks):
+    month_end_generate(year=2026, month=10)
+    (invoice,) = invoices_issue(invoice_ids=list(Invoice.objects.values_list("pk", flat=True)), acting_user=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        finance_client.post(urls(session)[1], {
+            "outcome": Outcome.ATTENDED, "funding_arrangement": council.pk, "session_notes": "Went well.",
+            "reason": "The council pays."})
+    credit_note = SessionCreditNote.objects.get()
+    assert credit_note.pdf.name == f"credit-notes/2026/{credit_note.number}.pdf"
+    (email,) = [m for m in mailoutbox if credit_note.number in m.subject]
+    assert email.subject == (f"Credit note {credit_note.number} from {OrganisationDetails.current().name}: "
+                             f"{session.reference} on invoice {invoice.number}")
+    assert email.attachments[0][0] == f"{credit_note.number}.pdf"
+    assert "It credits one session on invoice" in email.body and "The rest of that invoice stands." in email.body
+
+    listing = finance_client.get(reverse("admin:invoicing_sessioncreditnote_changelist")).content.decode()
+    assert credit_note.number in listing and session.reference in listing
+    page = finance_client.get(reverse("admin:invoicing_sessioncreditnote_change", args=[credit_note.pk]))
+    assert page.status_code == 200
+    pdf = finance_client.get(reverse("document-pdf", kwargs={"kind": "session-credit-note", "pk": credit_note.pk}))
+    assert pdf.status_code == 200 and b"".join(pdf.streaming_content).startswith(b"%PDF")
