@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.utils import bulk_update_with_history
@@ -253,11 +253,16 @@ def invoice_credit(*, invoice_id: int, acting_user, reason: str, today=None) -> 
         raise ValidationError("A draft invoice has not been issued, so it needs no credit note.")
     if invoice.status == Invoice.Status.CREDITED:
         raise ValidationError(f"{invoice.number} has already been credited by {invoice.credit_note.number}.")
+    # Sessions credited one by one already (corrected wrap-ups) are not credited twice.
+    earlier = invoice.session_credit_notes.aggregate(net=Sum("net"), vat=Sum("vat"), total=Sum("total"))
+    net, vat, total = (getattr(invoice, name) - (earlier[name] or 0) for name in ("net", "vat", "total"))
+    if earlier["total"] is not None and total <= 0:
+        raise ValidationError(f"Every session on {invoice.number} has been credited already, one by one.")
     today = today or timezone.localdate()
     (number,) = _numbers("CN", today.year, 1)
     credit_note = CreditNote(
         number=number, invoice=invoice, reason=reason.strip(), issue_date=today, issued_at=timezone.now(),
-        issued_by=acting_user, net=invoice.net, vat=invoice.vat, total=invoice.total,
+        issued_by=acting_user, net=net, vat=vat, total=total,
     )
     credit_note._history_user = invoice._history_user = acting_user  # the audit trail's "who"
     credit_note.save(force_insert=True)

@@ -166,7 +166,8 @@ def credit_note_html(credit_note: CreditNote, *, org: OrganisationDetails | None
     invoice = credit_note.invoice
     one_session = isinstance(credit_note, SessionCreditNote)
     if lines is None:
-        lines = [credit_note.invoice_line] if one_session else list(invoice.lines.all())
+        lines = [credit_note.invoice_line] if one_session else list(
+            invoice.lines.filter(session_credit_note__isnull=True))  # not those credited one by one before
     context = {
         "one_session": one_session,
         "stylesheet": _css(inline_css),

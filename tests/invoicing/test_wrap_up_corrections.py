@@ -345,3 +345,24 @@ def test_reopen_is_refused_once_the_session_is_on_an_issued_document(october_ses
 def test_only_finance_reopens(october_session, leader):
     with pytest.raises(AppointmentActionNotAllowed, match="Only Finance can reopen"):
         appointment_reopen(appointment_id=october_session.pk, acting_user=leader, reason="x")
+
+
+def test_crediting_the_whole_invoice_afterwards_leaves_out_the_session_credited_already(
+        october_session, finance_user, council):
+    from invoicing.models import CreditNote
+    from invoicing.services import invoice_credit
+
+    other_start = datetime(2026, 10, 13, 10, tzinfo=LONDON)
+    with on(date(2026, 10, 13)):
+        other = AppointmentFactory(mentor=october_session.mentor, mentee=october_session.mentee,
+                                   starts_at=other_start, ends_at=other_start + timedelta(minutes=30))
+        appointment_wrap_up(appointment_id=other.pk, acting_user=october_session.mentor.user, answers=WrapUp(
+            outcome=Outcome.ATTENDED, funding_arrangement=october_session.funding_arrangement))
+    october_month_end(issue_invoices=True)
+    invoice = Invoice.objects.get()
+    correct(october_session, finance_user, funding_arrangement=council)
+    with on(date(2026, 11, 4)):
+        credit_note = invoice_credit(invoice_id=invoice.pk, acting_user=finance_user, reason="Wrong PO.")
+    assert (credit_note.number, credit_note.net, credit_note.vat, credit_note.total) == (
+        "CN-2026-000002", Decimal("30.00"), Decimal("6.00"), Decimal("36.00"))
+    assert SessionCreditNote.objects.get().total + CreditNote.objects.get().total == invoice.total
