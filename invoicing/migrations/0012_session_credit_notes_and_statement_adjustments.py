@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('invoicing', '0011_vat_registration_invoice_kind_and_tax_point'),
-        ('sessions_app', '0010_wrap_up_corrected_and_reopened_events'),
+        ('sessions_app', '0011_wrap_up_corrected_and_reopened_events'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('notifications', '0004_funder_corrections_and_wrap_up_requests'),
-        ('sessions_app', '0010_wrap_up_corrected_and_reopened_events'),
+        ('sessions_app', '0011_wrap_up_corrected_and_reopened_events'),
     ]
 
     operations = [

@@ -19,7 +19,8 @@ from sessions_app import events
 from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
-from .wrap_up import duration_problem
+from .wrap_up import NOTE_MISSING, duration_problem
+from .wrap_up import REASON_MISSING as CANCELLATION_REASON_MISSING
 
 Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
 
@@ -73,6 +74,8 @@ class WrapUpRecord:
     minutes: int  # what the session counts for: the actual duration, else the booked one
     session_notes: str
     cancellation_reason_id: int | None
+    cancellation_reason_label: str = ""
+    cancellation_note: str = ""
 
     @classmethod
     def of(cls, appointment: ServiceAppointment) -> "WrapUpRecord":
@@ -87,6 +90,8 @@ class WrapUpRecord:
             minutes=appointment.minutes,
             session_notes=appointment.session_notes,
             cancellation_reason_id=appointment.cancellation_reason_id,
+            cancellation_reason_label=appointment.cancellation_reason.label if appointment.cancellation_reason else "",
+            cancellation_note=appointment.cancellation_note,
         )
 
     def shown(self) -> dict[str, str]:
@@ -96,6 +101,8 @@ class WrapUpRecord:
             "Funding": self.funding_label or ("not needed (cancelled)" if self.outcome == Outcome.CANCELLED else "–"),
             "Actual duration": f"{self.actual_minutes} minutes" if self.actual_minutes else "as booked",
             "Session notes": _short(self.session_notes),
+            "Cancellation reason": self.cancellation_reason_label or "–",
+            "Internal cancellation note": _short(self.cancellation_note),
         }
 
 
@@ -124,9 +131,11 @@ def _lock(appointment_id: int) -> ServiceAppointment:
 @transaction.atomic
 def appointment_correct(*, appointment_id: int, acting_user: User, reason: str, outcome=KEEP,
                         funding_arrangement: FundingArrangement | None | _Keep = KEEP, actual_minutes=KEEP,
-                        session_notes=KEEP, now=None) -> ServiceAppointment:
+                        session_notes=KEEP, cancellation_reason=KEEP, cancellation_note=KEEP,
+                        now=None) -> ServiceAppointment:
     """Correct a completed session's wrap-up: Finance its outcome, funding, actual duration and notes; Senior
-    Leadership its outcome and notes. A reason is required. What was billed or paid is put right by invoicing (in
+    Leadership its outcome and notes. A reason is required. A late-notice cancellation keeps (or is given) its
+    cancellation reason (shared in the attendance email) and internal note, as every wrap-up requires. What was billed or paid is put right by invoicing (in
     this transaction), and a funder told about the session is told of the correction."""
     now = now or timezone.now()
     billing_lock()
@@ -167,6 +176,15 @@ def appointment_correct(*, appointment_id: int, acting_user: User, reason: str, 
     notes = appointment.session_notes if session_notes is KEEP else (session_notes or "").strip()
     if len(notes) > NOTES_MAX:
         errors["session_notes"] = f"Keep the session notes to {NOTES_MAX} characters or fewer."
+    reason_for_cancelling = (appointment.cancellation_reason if cancellation_reason is KEEP
+                             else cancellation_reason)
+    note = appointment.cancellation_note if cancellation_note is KEEP else (cancellation_note or "").strip()
+    if new_outcome == Outcome.LATE_CANCELLATION:
+        if reason_for_cancelling is None or (not reason_for_cancelling.is_active
+                                             and reason_for_cancelling.pk != appointment.cancellation_reason_id):
+            errors["cancellation_reason"] = CANCELLATION_REASON_MISSING
+        if not note:
+            errors["cancellation_note"] = NOTE_MISSING
     if errors:
         raise ValidationError(errors)
 
@@ -174,7 +192,9 @@ def appointment_correct(*, appointment_id: int, acting_user: User, reason: str, 
     appointment.funding_arrangement = arrangement
     appointment.actual_minutes = minutes
     appointment.session_notes = notes
-    if new_outcome != Outcome.LATE_CANCELLATION:  # a reason and note belong to a late-notice cancellation only
+    if new_outcome == Outcome.LATE_CANCELLATION:
+        appointment.cancellation_reason, appointment.cancellation_note = reason_for_cancelling, note
+    else:  # a reason and note belong to a late-notice cancellation only
         appointment.cancellation_reason, appointment.cancellation_note, appointment.notice_hours = None, "", None
     after = WrapUpRecord.of(appointment)
     what = changes(before, after)

@@ -24,7 +24,7 @@ from invoicing.models import (
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
 from notifications.models import OutboxEmail
 from sessions_app.exceptions import AppointmentActionNotAllowed
-from sessions_app.models import AppointmentEvent, ServiceAppointment
+from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment
 from sessions_app.services import KEEP, WrapUp, appointment_correct, appointment_reopen, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory
 
@@ -130,9 +130,17 @@ def test_senior_leadership_correct_the_outcome_and_notes_only(october_session, l
         correct(october_session, leader, actual_minutes=30)
     assert "actual_minutes" in refused.value.message_dict
 
-    correct(october_session, leader, outcome=Outcome.LATE_CANCELLATION, session_notes="Cancelled on the day.")
+    with pytest.raises(ValidationError) as refused:
+        correct(october_session, leader, outcome=Outcome.LATE_CANCELLATION)
+    assert refused.value.message_dict == {
+        "cancellation_reason": ["Choose a cancellation reason from the list."],
+        "cancellation_note": ["Add an internal cancellation note (it is not shared in any attendance emails)."]}
+    unwell = CancellationReason.objects.get(label="Mentee unwell")
+    correct(october_session, leader, outcome=Outcome.LATE_CANCELLATION, session_notes="Cancelled on the day.",
+            cancellation_reason=unwell, cancellation_note="Rang at 9:30.")
     october_session.refresh_from_db()
-    assert october_session.outcome == Outcome.LATE_CANCELLATION
+    assert (october_session.outcome, october_session.cancellation_reason, october_session.cancellation_note) == (
+        Outcome.LATE_CANCELLATION, unwell, "Rang at 9:30.")
     assert october_session.funding_arrangement.reference == "PO-77"
 
 

@@ -77,6 +77,9 @@ def test_senior_leaderships_correction_says_what_is_wrong_and_writes_nothing_the
         problems = [problem for problem in (
             None if chosen in OUTCOMES else "Choose what happened in the session.",
             notes_problem(notes), reason_problem(reason)) if problem]
+        if chosen == Outcome.LATE_CANCELLATION and not problems:  # it needs a reason from the list and a note
+            problems = ["Choose a cancellation reason from the list.",
+                        "Add an internal cancellation note (it is not shared in any attendance emails)."]
         unchanged = chosen == Outcome.ATTENDED and (last(notes) or "").strip() == "Notes"
         if response.status_code == 200:
             page = text_of(response)
