@@ -4,7 +4,11 @@ by the services only, so these pages are read-only."""
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
+
+from invoicing.admin.documents import _csv_response
+from invoicing.exports import session_credit_note_lines_csv
 
 from invoicing.models import SessionCreditNote, StatementAdjustment
 from sessions_app.admin.common import AuditTrailAdmin
@@ -36,6 +40,12 @@ class SessionCreditNoteAdmin(ReadOnly):
     fields = ("number", "session", "invoice_link", "bill_to", "reason", "issue_date", "issued_at", "issued_by", "net",
               "vat", "total", "pdf_link")
     readonly_fields = fields
+    actions = ("export_lines",)
+
+    @admin.action(description="Export selected credit notes for accounting (CSV)", permissions=["view"])
+    def export_lines(self, request, queryset):
+        return _csv_response(session_credit_note_lines_csv(credit_notes=queryset),
+                             f"session-credit-notes-{timezone.localdate():%Y-%m-%d}.csv")
 
     @admin.display(description="session", ordering="invoice_line__reference")
     def session(self, credit_note):

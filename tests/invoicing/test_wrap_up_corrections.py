@@ -374,3 +374,22 @@ def test_crediting_the_whole_invoice_afterwards_leaves_out_the_session_credited_
     assert (credit_note.number, credit_note.net, credit_note.vat, credit_note.total) == (
         "CN-2026-000002", Decimal("30.00"), Decimal("6.00"), Decimal("36.00"))
     assert SessionCreditNote.objects.get().total + CreditNote.objects.get().total == invoice.total
+
+
+def test_the_credit_note_exports_as_one_negative_row_in_the_invoice_lines_layout(october_session, finance_user,
+                                                                                  council):
+    import csv
+    import io
+
+    from invoicing.exports import INVOICE_LINE_COLUMNS, session_credit_note_lines_csv
+
+    october_month_end(issue_invoices=True)
+    correct(october_session, finance_user, funding_arrangement=council, reason="The council pays.")
+    text = "".join(session_credit_note_lines_csv(credit_notes=SessionCreditNote.objects.all())).lstrip("\ufeff")
+    header, row = list(csv.reader(io.StringIO(text)))
+    assert header == INVOICE_LINE_COLUMNS
+    row = dict(zip(header, row))
+    invoice = Invoice.objects.get()
+    assert row["Type"] == "Credit note" and row["Number"] == "CN-2026-000001"
+    assert row["Description"].startswith(f"Credit for {invoice.number}: Mentoring session {october_session.reference}")
+    assert (row["Net"], row["VAT"], row["Gross"]) == ("-60.00", "-12.00", "-72.00")
