@@ -7,6 +7,7 @@ from notifications.services import (
     attendance_emails_queue,
     funder_emails_settle,
     wrap_up_correction_queue,
+    wrap_up_reopened_queue,
     wrap_up_request_queue,
 )
 
@@ -27,6 +28,10 @@ def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):
     wrap_up_correction_queue(appointment=appointment, before=before, after=after)
 
 
+def on_wrap_up_reopened(sender, *, appointment, acting_user, reason, **kwargs):
+    wrap_up_reopened_queue(appointment=appointment, acting_user=acting_user, reason=reason)
+
+
 def connect() -> None:
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up_or_cancelled,
                                           dispatch_uid="notifications:appointment-wrapped-up")
@@ -35,3 +40,4 @@ def connect() -> None:
     events.wrap_up_request_sent.connect(on_wrap_up_request_sent, dispatch_uid="notifications:wrap-up-request-sent")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")
     events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="notifications:wrap-up-corrected")
+    events.wrap_up_reopened.connect(on_wrap_up_reopened, dispatch_uid="notifications:wrap-up-reopened")

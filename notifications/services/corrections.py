@@ -72,3 +72,21 @@ def wrap_up_correction_queue(*, appointment: ServiceAppointment, before, after) 
             key=_key(appointment, f"funder-{funder.pk}"), kind=Kind.ATTENDANCE_CORRECTION, to=[funder.billing_email],
             subject=email.subject, text_body=email.text, html_body=email.html, appointment=appointment))
     return [email for email in queued if email is not None]
+
+
+def wrap_up_reopened_queue(*, appointment: ServiceAppointment, acting_user, reason: str) -> OutboxEmail | None:
+    """The mentor is told their session is to be wrapped up again, by whom and why (it is back on their
+    homepage)."""
+    from django.template.loader import render_to_string as render
+
+    user = appointment.mentor.user
+    start = timezone.localtime(appointment.starts_at)
+    context = {"mentor_name": user.full_name, "appointment": appointment, "start": start, "by": acting_user,
+               "reason": reason, "url": settings.SITE_URL + appointment.get_absolute_url(),
+               "site_url": settings.SITE_URL}
+    earlier = OutboxEmail.objects.filter(appointment=appointment, kind=Kind.WRAP_UP_REOPENED).count()
+    return outbox_enqueue(
+        key=f"wrap-up-reopened:{appointment.reference}:{earlier + 1}", kind=Kind.WRAP_UP_REOPENED, to=[user.email],
+        subject=f"{appointment.reference}: please wrap up your session on {start:%-d %B %Y} again",
+        text_body=render("notifications/wrap_up_reopened.txt", context).strip() + "\n",
+        html_body=render("notifications/wrap_up_reopened.html", context), appointment=appointment)

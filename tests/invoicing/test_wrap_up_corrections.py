@@ -319,9 +319,9 @@ def test_a_notes_only_correction_tells_nobody_and_touches_no_document(october_se
 
 
 def test_reopen_before_invoicing_puts_the_session_back_to_wrap_up_and_keeps_the_history(
-        october_session, finance_user, mentor):
+        october_session, finance_user, mentor, mailoutbox, django_capture_on_commit_callbacks):
     october_month_end()  # drafts only
-    with on(date(2026, 11, 3)):
+    with on(date(2026, 11, 3)), django_capture_on_commit_callbacks(execute=True):
         appointment_reopen(appointment_id=october_session.pk, acting_user=finance_user,
                            reason="Wrapped up against the wrong session.")
     october_session.refresh_from_db()
@@ -335,6 +335,10 @@ def test_reopen_before_invoicing_puts_the_session_back_to_wrap_up_and_keeps_the_
     assert event.description.endswith("Why: Wrapped up against the wrong session.")
     assert october_session.can("wrap_up", by=mentor.user)
     assert october_session in ServiceAppointment.objects.to_wrap_up()
+    (email,) = [m for m in mailoutbox if m.to == [mentor.user.email]]
+    assert email.subject == f"{october_session.reference}: please wrap up your session on 6 October 2026 again"
+    assert "Fay Finance has reopened your session" in email.body
+    assert "Why: Wrapped up against the wrong session." in email.body
 
 
 def test_reopen_is_refused_once_the_session_is_on_an_issued_document(october_session, finance_user):
