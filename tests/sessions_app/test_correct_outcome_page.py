@@ -1,6 +1,6 @@
 """Senior Leadership correct a session's outcome or notes from its SA page (they have no admin)."""
 
-from datetime import timedelta
+import html
 
 import pytest
 from django.contrib.messages import get_messages
@@ -51,10 +51,10 @@ def test_senior_leadership_find_it_on_the_sa_page_and_correct_the_outcome(leader
 
 def test_the_form_says_what_is_missing_and_changes_nothing(leader_client, wrapped_up):
     response = leader_client.post(url(wrapped_up), {"outcome": "", "session_notes": "x", "reason": ""})
-    page = response.content.decode()
+    page = html.unescape(response.content.decode())
     assert response.status_code == 200
     assert "Choose what happened in the session." in page
-    assert "Say why the wrap-up is being corrected: it is kept in the session&#x27;s history." in page
+    assert "Say why the wrap-up is being corrected: it is kept in the session's history." in page
     response = leader_client.post(url(wrapped_up), {"outcome": Outcome.ATTENDED, "session_notes": "Went well.",
                                                     "reason": "Checking."})
     assert "Nothing was changed" in response.content.decode()
