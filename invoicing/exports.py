@@ -159,6 +159,7 @@ def invoice_lines_csv(*, invoices: Iterable[Invoice] | None = None,
     if credit_notes is not None:
         lines = (
             InvoiceLine.objects.filter(invoice__credit_note__in=_pks(credit_notes))
+            .filter(session_credit_note__isnull=True)  # credited one by one before: on their own credit notes
             .select_related("invoice__credit_note")
             .order_by("invoice__credit_note__issue_date", "invoice__credit_note__number", "session_date",
                       "reference", "pk")
@@ -169,6 +170,18 @@ def invoice_lines_csv(*, invoices: Iterable[Invoice] | None = None,
             credit_note = invoice.credit_note
             for row in _document_rows(group, invoice=invoice, vat_total=credit_note.vat, credit_note=credit_note):
                 yield writer.row(row)
+
+
+def session_credit_note_lines_csv(*, credit_notes) -> Iterator[str]:
+    """Credit notes for one session (corrected wrap-ups) in the same layout as `invoice_lines_csv`: one negative row
+    each. One query."""
+    writer = _SafeWriter()
+    yield writer.row(INVOICE_LINE_COLUMNS)
+    for credit_note in (credit_notes.select_related("invoice", "invoice_line")
+                        .order_by("issue_date", "number").iterator(chunk_size=CHUNK)):
+        for row in _document_rows([credit_note.invoice_line], invoice=credit_note.invoice, vat_total=credit_note.vat,
+                                  credit_note=credit_note):
+            yield writer.row(row)
 
 
 def payment_reference(statement: PaymentStatement) -> str:

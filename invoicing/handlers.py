@@ -25,6 +25,26 @@ def on_funding_settled(sender, *, appointment, acting_user, reply, **kwargs):
     tickets_close_for_appointment(appointment=appointment, acting_user=acting_user, reply=reply)
 
 
+def on_wrap_up_corrected(sender, *, appointment, acting_user, before, after, reason, **kwargs):
+    """A draft's line made again, a credit note for an issued invoice's line, an adjustment on the next statement.
+    Returns what was done, which the correction service passes on to whoever corrected it."""
+    from sessions_app.services.corrections import changes
+
+    from invoicing.services.corrections import wrap_up_corrected_settle
+
+    return wrap_up_corrected_settle(appointment=appointment, acting_user=acting_user, before=before, after=after,
+                                    reason=reason, description=changes(before, after))
+
+
+def on_wrap_up_reopened(sender, *, appointment, **kwargs):
+    """Off draft documents; refused (the reopen undone) once on an issued one."""
+    from invoicing.services.corrections import wrap_up_reopened_settle
+
+    return wrap_up_reopened_settle(appointment=appointment)
+
+
 def connect() -> None:
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up, dispatch_uid="invoicing:appointment-wrapped-up")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="invoicing:funding-settled")
+    events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="invoicing:wrap-up-corrected")
+    events.wrap_up_reopened.connect(on_wrap_up_reopened, dispatch_uid="invoicing:wrap-up-reopened")

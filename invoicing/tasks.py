@@ -56,6 +56,13 @@ def render_credit_note_pdf(credit_note_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def render_session_credit_note_pdf(credit_note_id: int) -> None:
+    from invoicing.services.partial_credit import session_credit_note_render_pdf
+
+    session_credit_note_render_pdf(credit_note_id=credit_note_id)
+
+
+@shared_task(ignore_result=True)
 def render_missing_pdfs() -> int:
     from invoicing.services.pdf import pdfs_render_missing
 

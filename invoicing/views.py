@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from invoicing.models import CreditNote, Invoice, PaymentStatement
+from invoicing.models import CreditNote, Invoice, PaymentStatement, SessionCreditNote
 
 # kind in the address -> (model, the permission that lets Finance read every one)
 KINDS = {
     "invoice": (Invoice, "invoicing.view_invoice"),
     "credit-note": (CreditNote, "invoicing.view_creditnote"),
     "statement": (PaymentStatement, "invoicing.view_paymentstatement"),
+    "session-credit-note": (SessionCreditNote, "invoicing.view_sessioncreditnote"),
 }
 KIND_OF = {model: kind for kind, (model, _) in KINDS.items()}
 

@@ -3,7 +3,13 @@ NotificationsConfig.ready; each runs in the transaction of the service that sent
 
 from sessions_app import events
 
-from notifications.services import attendance_emails_queue, funder_emails_settle, wrap_up_request_queue
+from notifications.services import (
+    attendance_emails_queue,
+    funder_emails_settle,
+    wrap_up_correction_queue,
+    wrap_up_reopened_queue,
+    wrap_up_request_queue,
+)
 
 
 def on_wrap_up_request_sent(sender, *, request, **kwargs):
@@ -18,6 +24,14 @@ def on_appointment_wrapped_up_or_cancelled(sender, *, appointment, **kwargs):
     attendance_emails_queue(appointment=appointment)
 
 
+def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):
+    wrap_up_correction_queue(appointment=appointment, before=before, after=after)
+
+
+def on_wrap_up_reopened(sender, *, appointment, acting_user, reason, **kwargs):
+    wrap_up_reopened_queue(appointment=appointment, acting_user=acting_user, reason=reason)
+
+
 def connect() -> None:
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up_or_cancelled,
                                           dispatch_uid="notifications:appointment-wrapped-up")
@@ -25,3 +39,5 @@ def connect() -> None:
                                          dispatch_uid="notifications:appointment-cancelled")
     events.wrap_up_request_sent.connect(on_wrap_up_request_sent, dispatch_uid="notifications:wrap-up-request-sent")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")
+    events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="notifications:wrap-up-corrected")
+    events.wrap_up_reopened.connect(on_wrap_up_reopened, dispatch_uid="notifications:wrap-up-reopened")

@@ -26,6 +26,9 @@ class OutboxEmail(models.Model):
         INVOICE = "invoice", "Invoice to the bill-to contact"
         CREDIT_NOTE = "credit_note", "Credit note to the bill-to contact"
         PAYMENT_STATEMENT = "payment_statement", "Payment statement to a mentor"
+        ATTENDANCE_CORRECTION = "attendance_correction", "Correction to an attendance email: what happened"
+        STATEMENT_CORRECTION = "statement_correction", "Correction to a mentor's payment statement"
+        WRAP_UP_REOPENED = "wrap_up_reopened", "A mentor's session reopened, to wrap up again"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -55,10 +58,13 @@ class OutboxEmail(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # Funder emails are one per session, funder and change of funding: their keys say so.
+            # Funder emails are one per session, funder and change of funding, corrections one per correction: their
+            # keys say so.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
-                condition=Q(appointment__isnull=False) & ~Q(kind__in=["attendance_funder", "funder_correction"]),
+                condition=Q(appointment__isnull=False) & ~Q(kind__in=[
+                    "attendance_funder", "funder_correction", "attendance_correction", "statement_correction",
+                    "wrap_up_reopened"]),
                 name="one_outbox_email_per_appointment_and_kind",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),

@@ -20,3 +20,13 @@ appointment_wrapped_up = Signal()
 
 # A session was cancelled in advance. Keyword argument: appointment.
 appointment_cancelled = Signal()
+
+# Finance (or Senior Leadership, outcome and notes only) corrected a completed session's wrap-up. Keyword arguments:
+# appointment (as corrected), acting_user, before and after (sessions_app.services.corrections.WrapUpRecord), reason.
+# invoicing puts right what was billed and paid; notifications corrects what a funder was told.
+wrap_up_corrected = Signal()
+
+# Finance reopened a wrapped-up session to be wrapped up again. Keyword arguments: appointment (now Scheduled),
+# acting_user, before (WrapUpRecord), reason. A handler refuses (raises AppointmentActionNotAllowed, undoing the
+# reopen) when the session is on an issued document.
+wrap_up_reopened = Signal()

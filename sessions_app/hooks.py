@@ -40,7 +40,7 @@ class Hook:
         return self._default(*args, **kwargs)
 
     def __repr__(self):
-        return f"<Hook {self.name}, provided by {self.provided_by}>"
+        return f"Hook({self.name!r}, provided by {self.provided_by})"
 
 
 def _nothing(*args, **kwargs) -> list:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, leadership, pages
+from sessions_app.views import appointments, calendar, corrections, leadership, pages
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("appointments/<str:reference>/wrap-up/", WrapUpWizard.as_view(), name="appointment-wrap-up"),
     path("appointments/<str:reference>/ticket/", appointments.ticket, name="appointment-ticket"),
     path("appointments/<str:reference>/cancel/", CancelWizard.as_view(), name="appointment-cancel"),
+    path("appointments/<str:reference>/correct/", corrections.correct_outcome, name="appointment-correct"),
     path("mentors/<int:mentor_id>/wrap-up/", leadership.mentor_wrap_up, name="mentor-wrap-up"),
     path("mentors/<int:mentor_id>/wrap-up/done/", leadership.mentor_wrap_up_result, name="mentor-wrap-up-result"),
     path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),

@@ -61,6 +61,7 @@ PAGE_NAMES = {
     "admin:index": "admin",
     "admin:invoicing_month_end": "Month end page",
     "locked-out-accounts": "locked-out accounts",
+    "admin:sessions_app_serviceappointment_change": "admin SA page",
 }
 
 
@@ -209,6 +210,23 @@ def document(kind):
     return lambda w: reverse("document-pdf", kwargs={"kind": kind, "pk": w.documents[kind].pk})
 
 
+@pytest.fixture
+def wrapped_up(world):
+    """The owner's session of three days ago, wrapped up (attended, funded), not yet invoiced."""
+    from sessions_app.services import WrapUp, appointment_wrap_up
+
+    start = timezone.now().replace(microsecond=0) - timedelta(days=3)
+    appointment = AppointmentFactory(mentor=world.owner, mentee=world.arrangement.mentee, starts_at=start)
+    world.wrapped_up = appointment_wrap_up(
+        appointment_id=appointment.pk, acting_user=world.owner.user,
+        answers=WrapUp(outcome="attended", funding_arrangement=world.arrangement, session_notes="Went well."))
+    return world.wrapped_up
+
+
+def admin_sa(name):
+    return lambda w: reverse(f"admin:sessions_app_serviceappointment_{name}", args=[w.wrapped_up.pk])
+
+
 def admin_mentor_action(w):
     return {"action": "regenerate_calendar_token", "_selected_action": [w.owner.pk], "index": 0}
 
@@ -311,6 +329,19 @@ TABLE: dict[str, Row] = {
         "appointments/<str:reference>/ticket/",
         post(sa("appointment-ticket"), lambda w: {"subject": "Which funding?", "message": "Two POs."}),
         cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    # ---- correcting a wrap-up: Senior Leadership the outcome and notes here, Finance everything in the admin
+    "Correct outcome or notes, a wrapped-up session": Row(
+        "appointments/<str:reference>/correct/", get(sa("appointment-correct", "wrapped_up")),
+        cells(LOGIN, "404", "404", "200", "200"), needs=("wrapped_up",)),
+    "Correct outcome or notes: submitted (POST)": Row(
+        "appointments/<str:reference>/correct/",
+        post(sa("appointment-correct", "wrapped_up"),
+             lambda w: {"outcome": "did_not_attend", "session_notes": "No show.", "reason": "Wrong outcome."}),
+        cells(LOGIN, "404", "404", SA_PAGE, SA_PAGE), changes_data=True, needs=("wrapped_up",),
+        csrf_role="Senior Leadership"),
+    "Correct outcome or notes, a session not wrapped up": Row(
+        "appointments/<str:reference>/correct/", get(sa("appointment-correct")),
+        cells(LOGIN, "404", "404", SA_PAGE, SA_PAGE)),
     # ---- Senior Leadership wrap up for a mentor; mentors ask them to
     "A mentor's sessions to wrap up (Senior Leadership's list)": Row(
         "mentors/<int:mentor_id>/wrap-up/", get(mentor_list),
@@ -402,6 +433,22 @@ TABLE: dict[str, Row] = {
     "Admin: a draft invoice's PDF preview": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_invoice_preview_pdf", args=[w.documents["draft"].pk])),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("draft_invoice",)),
+    "Admin: correct a wrap-up": Row(
+        ADMIN_PREFIX, get(admin_sa("correct_wrap_up")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("wrapped_up",)),
+    "Admin: correct a wrap-up, submitted (POST)": Row(
+        ADMIN_PREFIX, post(admin_sa("correct_wrap_up"),
+                           lambda w: {"outcome": "attended", "funding_arrangement": w.arrangement.pk,
+                                      "actual_minutes": "45", "session_notes": "Went well.", "reason": "45 min."}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin SA page"), changes_data=True,
+        needs=("wrapped_up",), csrf_role="Finance"),
+    "Admin: reopen a session": Row(
+        ADMIN_PREFIX, get(admin_sa("reopen")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("wrapped_up",)),
+    "Admin: reopen a session, confirmed (POST)": Row(
+        ADMIN_PREFIX, post(admin_sa("reopen"), lambda w: {"reason": "Wrong session."}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin SA page"), changes_data=True,
+        needs=("wrapped_up",), csrf_role="Finance"),
     "Admin: an action, a mentor's new feed address (POST)": Row(
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
@@ -607,6 +654,7 @@ def test_every_state_changing_view_is_checked():
         "accounts/login/", "accounts/logout/", "calendar/feed/new-address/", "appointments/<str:reference>/wrap-up/",
         "appointments/<str:reference>/cancel/", "appointments/<str:reference>/ticket/",
         "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", "accounts/locked-out/unlock/", ADMIN_PREFIX,
+        "appointments/<str:reference>/correct/",
     }
 
 

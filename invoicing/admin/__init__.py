@@ -11,8 +11,9 @@ each of which calls a service.
 One module per family of pages, each registering its models when imported (the admin site imports this package):
 `queue` (the Finance queue, tickets), `policy` (outcome policy, mentors' pay rates, organisation details),
 `invoices` (invoices, credit notes), `statements` (payment statements), `month_end` (month-end runs);
+`corrections` (credit notes for one session, statement adjustments: what corrected wrap-ups leave behind);
 `documents` holds what the document pages share (PDF links, the period filter, read-only lines, the actions' messages,
 CSV downloads).
 """
 
-from invoicing.admin import documents, invoices, month_end, policy, queue, statements  # noqa: F401 (registers)
+from invoicing.admin import corrections, documents, invoices, month_end, policy, queue, statements  # noqa: F401

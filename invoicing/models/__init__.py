@@ -1,3 +1,4 @@
+from .corrections import SessionCreditNote, StatementAdjustment
 from .documents import CreditNote, Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
 from .policy import MentorPayRate, OrganisationDetails, OutcomePolicy
 from .tickets import FinanceTicket
@@ -12,5 +13,7 @@ __all__ = [
     "OrganisationDetails",
     "OutcomePolicy",
     "PaymentStatement",
+    "SessionCreditNote",
+    "StatementAdjustment",
     "StatementLine",
 ]

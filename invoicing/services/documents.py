@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.utils import bulk_update_with_history
@@ -21,7 +21,7 @@ from .month_end import bill_to_address
 from .pdf import money
 
 
-def _numbers(prefix: str, year: int, count: int) -> list[str]:
+def document_numbers(prefix: str, year: int, count: int) -> list[str]:
     """Gapless per year: the counter row is locked until the issuing transaction commits or rolls back."""
     first = sequence_allocate(name=f"{prefix.lower()}-{year}", count=count)
     return [f"{prefix}-{year}-{first + i:06d}" for i in range(count)]
@@ -153,7 +153,7 @@ def invoices_issue(*, invoice_ids, acting_user, today=None) -> list[Invoice]:
 
     today = today or timezone.localdate()
     now = timezone.now()
-    for invoice, number in zip(invoices, _numbers("INV", today.year, len(invoices))):
+    for invoice, number in zip(invoices, document_numbers("INV", today.year, len(invoices))):
         invoice.number, invoice.status = number, Invoice.Status.ISSUED
         invoice.issue_date, invoice.due_date = today, today + timedelta(days=org.payment_terms_days)
         invoice.issued_at, invoice.issued_by = now, acting_user
@@ -214,7 +214,7 @@ def statements_issue(*, statement_ids, acting_user, today=None) -> list[PaymentS
         raise ValidationError(sorted(set(closed.values())))
     today = today or timezone.localdate()
     now = timezone.now()
-    for statement, number in zip(statements, _numbers("PAY", today.year, len(statements))):
+    for statement, number in zip(statements, document_numbers("PAY", today.year, len(statements))):
         statement.number, statement.status = number, PaymentStatement.Status.ISSUED
         statement.issue_date, statement.issued_at = today, now
         statement.supplier_address = statement.mentor.address.strip()
@@ -266,11 +266,16 @@ def invoice_credit(*, invoice_id: int, acting_user, reason: str, today=None) -> 
         raise ValidationError("A draft invoice has not been issued, so it needs no credit note.")
     if invoice.status == Invoice.Status.CREDITED:
         raise ValidationError(f"{invoice.number} has already been credited by {invoice.credit_note.number}.")
+    # Sessions credited one by one already (corrected wrap-ups) are not credited twice.
+    earlier = invoice.session_credit_notes.aggregate(net=Sum("net"), vat=Sum("vat"), total=Sum("total"))
+    net, vat, total = (getattr(invoice, name) - (earlier[name] or 0) for name in ("net", "vat", "total"))
+    if earlier["total"] is not None and total <= 0:
+        raise ValidationError(f"Every session on {invoice.number} has been credited already, one by one.")
     today = today or timezone.localdate()
-    (number,) = _numbers("CN", today.year, 1)
+    (number,) = document_numbers("CN", today.year, 1)
     credit_note = CreditNote(
         number=number, invoice=invoice, reason=reason.strip(), issue_date=today, issued_at=timezone.now(),
-        issued_by=acting_user, net=invoice.net, vat=invoice.vat, total=invoice.total,
+        issued_by=acting_user, net=net, vat=vat, total=total,
     )
     credit_note._history_user = invoice._history_user = acting_user  # the audit trail's "who"
     credit_note.save(force_insert=True)

@@ -38,6 +38,7 @@ class MonthEndSummary:
     waiting_for_issued: int = 0
     awaiting_finance: int = 0
     issued: int = 0
+    adjustments: int = 0
     notes: list = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -50,6 +51,7 @@ class MonthEndSummary:
             f"  late sessions from earlier months: {self.late_lines}",
             f"  sessions waiting for next month (their document is already issued): {self.waiting_for_issued}",
             f"  sessions awaiting Finance (not included): {self.awaiting_finance}",
+            *([f"  adjustments for corrected sessions: {self.adjustments}"] if self.adjustments else []),
             f"  documents issued automatically: {self.issued}",
             *(f"  not issued: {note}" for note in self.notes),
         ]
@@ -89,6 +91,11 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
 
             raise MonthClosed(closed_message(run, "its month end cannot run again"))
         run.started_at, run.runs = now, run.runs + 1
+        from sessions_app.services.corrections import billing_lock
+
+        from .corrections import statement_adjustments_attach
+
+        billing_lock()  # a wrap-up correction in progress finishes first, and none starts until this run is done
 
         completed = ServiceAppointment.objects.filter(status=Status.COMPLETED, starts_at__lt=cutoff)
         summary.awaiting_finance = ServiceAppointment.objects.filter(
@@ -105,6 +112,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
             policy = Policy()
             _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress)
             _pay(completed, policy, period_start, period_end, summary, progress)
+        summary.adjustments = statement_adjustments_attach(period_start=period_start)
 
         run.finished_at = timezone.now()
         run.save(update_fields=["started_at", "finished_at", "runs"])

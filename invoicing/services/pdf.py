@@ -158,11 +158,18 @@ def invoice_html(invoice: Invoice, *, org: OrganisationDetails | None = None, li
 
 def credit_note_html(credit_note: CreditNote, *, org: OrganisationDetails | None = None, lines=None,
                      inline_css: bool = True) -> str:
-    """A credit note: its number and date, the invoice it credits, why, and the amounts credited."""
+    """A credit note: its number and date, the invoice it credits, why, and the amounts credited. A credit note for
+    one session (a corrected wrap-up, `SessionCreditNote`) credits that session's line only."""
+    from invoicing.models import SessionCreditNote
+
     org = org or OrganisationDetails.current()
     invoice = credit_note.invoice
-    lines = list(invoice.lines.all()) if lines is None else lines
+    one_session = isinstance(credit_note, SessionCreditNote)
+    if lines is None:
+        lines = [credit_note.invoice_line] if one_session else list(
+            invoice.lines.filter(session_credit_note__isnull=True))  # not those credited one by one before
     context = {
+        "one_session": one_session,
         "stylesheet": _css(inline_css),
         "org": org,
         "vat_number": _vat_number(org, charges_vat=invoice.charges_vat),
@@ -214,6 +221,14 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
         "lines": rows,
         "has_late": any(row["late"] for row in rows),
         "has_on_behalf": any(line.on_behalf for line in lines),
+        # Corrected sessions an earlier statement paid: the difference, positive or negative.
+        "adjustments": [
+            {"date": short_date(adjustment.session_date), "reference": adjustment.reference,
+             "mentee": adjustment.mentee_name, "description": adjustment.description,
+             "corrects": adjustment.corrects.statement.number, "was": money(adjustment.was_amount),
+             "now": money(adjustment.now_amount), "amount": money(adjustment.amount)}
+            for adjustment in statement.adjustments.select_related("corrects__statement").order_by("session_date", "pk")
+        ],
         "facts": [
             ("Statement number", statement.number),
             ("Date", long_date(statement.issue_date)),
@@ -340,7 +355,13 @@ def pdfs_render_missing() -> int:
     from django.db.models import Exists, OuterRef, Q, Value
     from django.db.models.functions import Concat
 
-    from invoicing.tasks import render_credit_note_pdf, render_invoice_pdf, render_statement_pdf
+    from invoicing.models import SessionCreditNote
+    from invoicing.tasks import (
+        render_credit_note_pdf,
+        render_invoice_pdf,
+        render_session_credit_note_pdf,
+        render_statement_pdf,
+    )
     from notifications.models import OutboxEmail
 
     def email_queued(prefix):  # to the customer or mentor, or to Finance when there was no address to send to
@@ -352,6 +373,7 @@ def pdfs_render_missing() -> int:
         (render_invoice_pdf, Invoice.objects.exclude(status=Invoice.Status.DRAFT), "invoice:"),
         (render_statement_pdf, PaymentStatement.objects.exclude(status=PaymentStatement.Status.DRAFT), "statement:"),
         (render_credit_note_pdf, CreditNote.objects.all(), "credit-note:"),
+        (render_session_credit_note_pdf, SessionCreditNote.objects.all(), "credit-note:"),
     ]
     dispatched = 0
     for task, documents, prefix in missing:

@@ -87,3 +87,21 @@ def statement_email_queue(*, statement, organisation, attachments: list[dict]) -
                 f"{_pounds(statement.total)}",
         text_body=text, html_body=html, attachments=attachments,
     )
+
+
+def session_credit_note_email_queue(*, credit_note, organisation, attachments: list[dict]) -> OutboxEmail | None:
+    """The credit note for one session of an invoice, to whom the invoice went."""
+    invoice = credit_note.invoice
+    if not invoice.bill_to_email.strip():
+        _nobody_to_send_to(document_label="Credit note", number=credit_note.number, recipient=invoice.bill_to_name,
+                           attachments=attachments)
+        return None
+    context = {"credit_note": credit_note, "invoice": invoice, "line": credit_note.invoice_line, "org": organisation,
+               "total": f"£{credit_note.total:,.2f}", "site_url": settings.SITE_URL}
+    return outbox_enqueue(
+        key=f"credit-note:{credit_note.number}", kind=OutboxEmail.Kind.CREDIT_NOTE, to=[invoice.bill_to_email],
+        subject=f"Credit note {credit_note.number} from {organisation.name}: {credit_note.invoice_line.reference} on "
+                f"invoice {invoice.number}",
+        text_body=render_to_string("notifications/session_credit_note.txt", context).strip() + "\n",
+        html_body=render_to_string("notifications/session_credit_note.html", context), attachments=attachments,
+    )

@@ -17,6 +17,7 @@ from sessions_app.admin.common import (
     ViewOnlyAdmin,
     complete_wrap_up_url,
 )
+from sessions_app.admin.corrections import WrapUpCorrectionAdminMixin
 from sessions_app.admin.people import MentorListFilter
 from sessions_app.hooks import month_lock
 from sessions_app.exceptions import AppointmentActionNotAllowed
@@ -133,7 +134,7 @@ class FinanceCompleteForm(forms.Form):
 
 
 @admin.register(ServiceAppointment)
-class ServiceAppointmentAdmin(AuditTrailAdmin):
+class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
     form = ServiceAppointmentForm
     list_display = ("reference", "starts", "mentor", "mentee", "mode", "status", "outcome")
     list_display_links = ("reference",)
@@ -167,6 +168,7 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
                 self.admin_site.admin_view(self.complete_wrap_up_view),
                 name="sessions_app_serviceappointment_complete_wrap_up",
             ),
+            *self.correction_urls(),
             *super().get_urls(),
         ]
 
@@ -179,6 +181,7 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
             context["complete_wrap_up_url"] = complete_wrap_up_url(obj)
         if obj is not None:
             context["month_lock"] = month_lock(timezone.localdate(obj.starts_at))
+            context.update(self.correction_tools(request, obj))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # ---- Finance completes a wrap-up that was sent to Finance ----

@@ -98,6 +98,10 @@ class ServiceAppointment(models.Model):
         "wrap_up_missing_information": ({Status.SCHEDULED}, Status.AWAITING_FINANCE),
         "finance_complete": ({Status.AWAITING_FINANCE}, Status.COMPLETED),
         "cancel": ({Status.SCHEDULED}, Status.CANCELLED),
+        # A completed wrap-up corrected (Finance; Senior Leadership for the outcome and notes only).
+        "correct": ({Status.COMPLETED}, Status.COMPLETED),
+        # Back to "to wrap up", before invoicing (Finance; invoicing refuses once it is on an issued document).
+        "reopen": ({Status.COMPLETED, Status.AWAITING_FINANCE}, Status.SCHEDULED),
     }
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
@@ -243,9 +247,18 @@ class ServiceAppointment(models.Model):
         if action == "finance_complete":
             if not by.has_perm("sessions_app.use_admin"):
                 return AppointmentActionNotAllowed("Only Finance can complete a wrap-up that is awaiting Finance.")
+        elif action == "correct":
+            if not (by.has_perm("sessions_app.use_admin") or by.acts_for_mentors):
+                return AppointmentActionNotAllowed(
+                    "Only Finance or Senior Leadership can correct a wrap-up. Log a ticket with Finance to ask.")
+        elif action == "reopen":
+            if not by.has_perm("sessions_app.use_admin"):
+                return AppointmentActionNotAllowed("Only Finance can reopen a session to be wrapped up again.")
         elif by.pk != self.mentor.user_id and not by.acts_for_mentors:
             return AppointmentActionNotAllowed(f"{self.reference} is not one of your sessions.")
         if self.status not in allowed_from:
+            if action in ("correct", "reopen"):
+                return self._correction_blocker(action)
             return self._state_blocker()
         if action.startswith("wrap_up") and not self.has_started(now) and not self.is_late_notice(now):
             local = timezone.localtime(self.starts_at)
@@ -273,6 +286,18 @@ class ServiceAppointment(models.Model):
         problem = self.blocker(action, by=by, now=now)
         if problem is not None:
             raise problem
+
+    def _correction_blocker(self, action: str) -> AppointmentActionNotAllowed:
+        if action == "correct" and self.status == self.Status.AWAITING_FINANCE:
+            return AppointmentActionNotAllowed(
+                f"{self.reference} is awaiting Finance: complete its wrap-up first, then correct it if need be.")
+        if self.status == self.Status.CANCELLED:
+            return AppointmentActionNotAllowed(
+                f"{self.reference} was cancelled in advance, so it has no wrap-up to "
+                f"{'correct' if action == 'correct' else 'reopen'}.")
+        return AppointmentActionNotAllowed(
+            f"{self.reference} is not wrapped up yet, so there is nothing to "
+            f"{'correct' if action == 'correct' else 'reopen'}: use Wrap Up Session.")
 
     def _state_blocker(self) -> AppointmentActionNotAllowed:
         if self.status == self.Status.CANCELLED:
@@ -311,6 +336,8 @@ class AppointmentEvent(models.Model):
         SENT_TO_FINANCE = "sent_to_finance", "Sent to Finance"
         COMPLETED_BY_FINANCE = "completed_by_finance", "Completed by Finance"
         CANCELLED = "cancelled", "Cancelled"
+        CORRECTED = "corrected", "Wrap-up corrected"
+        REOPENED = "reopened", "Reopened to wrap up again"
 
     appointment = models.ForeignKey(ServiceAppointment, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

@@ -10,6 +10,7 @@ from .booking import (
 )
 from .bulk import StatusChoice, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
+from .corrections import KEEP, WrapUpRecord, appointment_correct, appointment_reopen
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
@@ -17,6 +18,10 @@ __all__ = [
     "account_unlock",
     "locked_out_accounts",
     "appointment_cancel",
+    "appointment_correct",
+    "appointment_reopen",
+    "KEEP",
+    "WrapUpRecord",
     "APPOINTMENT_SEQUENCE",
     "StatusChoice",
     "WrapUp",

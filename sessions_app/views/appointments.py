@@ -44,6 +44,8 @@ def detail(request, reference):
             "month_lock": month_lock(timezone.localdate(appointment.starts_at)),
             "can_wrap_up": appointment.has_started() and appointment.can("wrap_up", by=request.user),
             "can_cancel": _offers_cancel(appointment, request.user),
+            # Senior Leadership correct the outcome and notes here; Finance corrects everything in the admin.
+            "can_correct": request.user.acts_for_mentors and appointment.can("correct", by=request.user),
         },
     )
 

@@ -156,7 +156,7 @@ class TestCorrections:
             "We sent you an attendance record for Mo Mentee's mentoring session with Ann Mentor on Friday 20 November "
             "2026 at 15:00, as a session whose mentoring you fund. That was a mistake: this session is not funded by "
             "University of Northbridge, so please disregard that email. You will not be invoiced for it (if an "
-            "invoice to you included it, a credit note cancels that invoice).\n\n"
+            "invoice to you included it, a credit note credits it).\n\n"
             f"Session reference: {session.reference}\n\n"
             "If you have a question, reply to this email.\n\n"
             "Mentoring\n")

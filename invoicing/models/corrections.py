@@ -1,0 +1,78 @@
+"""What a corrected wrap-up leaves behind once its session was on an issued document: a credit note for the one
+invoice line (the corrected session is invoiced again at the next month end), and an adjustment on the mentor's next
+payment statement (the difference between what they were paid and what they are now owed)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from sessions_app.models import Mentor, ServiceAppointment
+
+from .documents import MONEY, Invoice, InvoiceLine, PaymentStatement, StatementLine, document_pdf_path
+
+
+class SessionCreditNote(models.Model):
+    """Credits one line (one session) of an issued invoice, numbered from the same CN- sequence as the credit notes
+    that cancel a whole invoice. The line is released: the session can be invoiced again."""
+
+    number = models.CharField(max_length=20, unique=True)
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="session_credit_notes")
+    invoice_line = models.OneToOneField(InvoiceLine, on_delete=models.PROTECT, related_name="session_credit_note")
+    reason = models.TextField()
+    issue_date = models.DateField()
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="+")
+    net = models.DecimalField(**MONEY)
+    vat = models.DecimalField("VAT", **MONEY)
+    total = models.DecimalField(**MONEY)
+    PDF_FOLDER = "credit-notes"
+    pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = "credit note for one session"
+        verbose_name_plural = "credit notes for one session"
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="session_credit_note_has_reason")]
+
+    def __str__(self):
+        return self.number
+
+
+class StatementAdjustment(models.Model):
+    """A corrected session that an issued payment statement paid: the difference (positive or negative) goes on the
+    mentor's next payment statement, made at that month's end."""
+
+    mentor = models.ForeignKey(Mentor, on_delete=models.PROTECT, related_name="statement_adjustments")
+    appointment = models.ForeignKey(ServiceAppointment, on_delete=models.PROTECT, related_name="statement_adjustments")
+    corrects = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="adjustments",
+                                 help_text="The line of the issued statement that paid the session.")
+    statement = models.ForeignKey(PaymentStatement, on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="adjustments",
+                                  help_text="The statement that carries it; empty until that month's end.")
+    session_date = models.DateField()
+    reference = models.CharField(max_length=20)
+    mentee_name = models.CharField(max_length=150)
+    description = models.TextField(help_text="What was corrected, before and after.")
+    reason = models.TextField()
+    was_amount = models.DecimalField("paid before", **MONEY)
+    now_amount = models.DecimalField("owed now", **MONEY)
+    amount = models.DecimalField("adjustment", **MONEY)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["session_date", "reference", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="statement_adjustment_not_zero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="statement_adjustment_has_reason"),
+        ]
+
+    def __str__(self):
+        return f"{self.reference}: £{self.amount}"
