@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, documents, leadership, pages
+from sessions_app.views import appointments, calendar, documents, leadership, my_details, pages
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -20,5 +20,6 @@ urlpatterns = [
     path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),
     path("accounts/locked-out/", leadership.locked_out_accounts_list, name="locked-out-accounts"),
     path("accounts/locked-out/unlock/", leadership.unlock_account, name="unlock-account"),
+    path("my-details/", my_details.my_details, name="my-details"),
     path("documents/<str:kind>/<int:pk>.pdf", documents.document_pdf, name="document-pdf"),
 ]

@@ -15,4 +15,4 @@ One module per family of pages, each registering its models when imported (the a
 CSV downloads).
 """
 
-from invoicing.admin import documents, invoices, month_end, policy, queue, statements  # noqa: F401 (registers)
+from invoicing.admin import documents, invoices, month_end, payment_runs, policy, queue, statements  # noqa: F401,E501

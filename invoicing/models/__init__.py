@@ -1,4 +1,5 @@
 from .documents import CreditNote, Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
+from .payment_runs import PaymentRun, PaymentRunItem
 from .policy import MentorPayRate, OrganisationDetails, OutcomePolicy
 from .tickets import FinanceTicket
 
@@ -11,6 +12,8 @@ __all__ = [
     "MonthEndRun",
     "OrganisationDetails",
     "OutcomePolicy",
+    "PaymentRun",
+    "PaymentRunItem",
     "PaymentStatement",
     "StatementLine",
 ]

@@ -1,6 +1,7 @@
 """Everything that writes to the database goes through these functions (keyword-only, one transaction each)."""
 
 from .accounts import LockedOutAccount, account_unlock, locked_out_accounts
+from .bank_details import BankDetails, bank_details_clean, bank_details_reveal, bank_details_save, mentor_address_save
 from .booking import (
     APPOINTMENT_SEQUENCE,
     appointment_book,
@@ -13,6 +14,11 @@ from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
+    "BankDetails",
+    "bank_details_clean",
+    "bank_details_reveal",
+    "bank_details_save",
+    "mentor_address_save",
     "LockedOutAccount",
     "account_unlock",
     "locked_out_accounts",
