@@ -1,6 +1,8 @@
 """Mentors' bank details: masked for everyone, in full (and editable) only for those with `view_bank_details`,
 each opening of the full details recorded in the details' history, as every change is."""
 
+import re
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +18,7 @@ from sessions_app.bank import (
     normalise_sort_code,
     show_sort_code,
 )
-from sessions_app.models import MentorBankDetails
+from sessions_app.models import Mentor, MentorBankDetails
 from sessions_app.services import bank_details_reveal, bank_details_save
 
 MASKED = {"sort_code": mask_sort_code, "account_number": mask_account_number}
@@ -38,7 +40,17 @@ def _normalised(normalise, value):
         raise forms.ValidationError(error.messages) from None
 
 
+class MentorChoiceField(forms.ModelChoiceField):
+    """A mentor from the list; a posted id too big for the database is "not one of the choices", not an error."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value) and abs(int(value)) >= 2**63:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
 class BankDetailsForm(forms.ModelForm):
+    mentor = MentorChoiceField(queryset=Mentor.objects.select_related("user"))
     account_name = forms.CharField(label="Name on the account", max_length=ACCOUNT_NAME_MAX + 20)
     sort_code = forms.CharField(max_length=20, help_text="Six digits: 12-34-56, 12 34 56 or 123456.")
     account_number = forms.CharField(max_length=20, help_text="Eight digits.")
@@ -69,7 +81,6 @@ class MentorBankDetailsAdmin(AuditTrailAdmin):
     list_select_related = ("mentor__user", "updated_by")
     search_fields = ("mentor__user__full_name", "mentor__user__email", "account_name")
     search_help_text = "Search by the mentor's name or email, or the name on the account."
-    autocomplete_fields = ("mentor",)
     MASKED_FIELDS = ("mentor", "account_name", "masked_sort_code", "masked_account_number", "updated_at", "updated_by")
 
     @admin.display(description="sort code")
