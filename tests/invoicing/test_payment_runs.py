@@ -285,3 +285,17 @@ def test_the_admin_file_download_is_the_bacs_file(team, finance_client, finance_
     assert response.content == payment_run_file(run=run, kind="bacs", viewer=finance_user)[0]
     response = finance_client.get(reverse("admin:invoicing_paymentrun_file", args=[run.pk, "passwords"]), follow=True)
     assert "There is no such file" in response.content.decode()
+
+
+# --------------------------------------------------------------------------- the statement PDF
+
+
+def test_the_statement_shows_the_mentors_address_and_the_payment_reference(team):
+    from invoicing.services.pdf import statement_html
+
+    statement = team["ann_oct"]
+    statement.supplier_address = "2 Low Road\nLeeds LS1 1AA"
+    page = html.unescape(statement_html(statement, lines=[]))
+    assert "2 Low Road<br>Leeds LS1 1AA" in page
+    assert "Payment reference" in page
+    assert "with the payment reference <strong>PAY-2026-000001</strong> on your bank statement" in page

@@ -232,3 +232,12 @@ def test_filling_in_only_some_bank_fields_saves_nothing_and_says_to_fill_in_all_
 def test_my_details_is_a_mentors_page_only(client, request, who):
     client.force_login(request.getfixturevalue(who))
     assert client.get(reverse("my-details")).status_code == 404
+
+
+def test_the_mentors_admin_page_shows_their_bank_details_masked_with_a_link(client, mentor, details, finance_user):
+    client.force_login(finance_user)
+    page = client.get(reverse("admin:sessions_app_mentor_change", args=[mentor.pk])).content.decode()
+    assert f"Ann Mentor, sort code {MASKED_SORT}, account {MASKED_ACCOUNT}" in page
+    assert reverse("admin:sessions_app_mentorbankdetails_change", args=[details.pk]) in page
+    assert "12345678" not in page
+    assert details.history.count() == 1  # masked: nothing to record
