@@ -8,6 +8,7 @@ own confirmation page. Every step calls a service in `invoicing.services.payment
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -91,9 +92,12 @@ class PaymentRunAdmin(AuditTrailAdmin):
     inlines = (PaymentRunItemInline,)
     change_form_template = "admin/invoicing/paymentrun/change_form.html"
 
-    @admin.display(description="payments")
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(live_payments=Count("items", filter=Q(items__live=True)))
+
+    @admin.display(description="payments", ordering="live_payments")
     def payments(self, run):
-        return run.items.filter(live=True).count()
+        return run.live_payments
 
     @admin.display(description="paid from")
     def payer(self, run):

@@ -299,3 +299,19 @@ def test_the_statement_shows_the_mentors_address_and_the_payment_reference(team)
     assert "2 Low Road<br>Leeds LS1 1AA" in page
     assert "Payment reference" in page
     assert "with the payment reference <strong>PAY-2026-000001</strong> on your bank statement" in page
+
+
+def test_the_list_of_runs_takes_the_same_queries_for_many_runs(team, finance_client, finance_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert finance_client.get(reverse("admin:invoicing_paymentrun_changelist")).status_code == 200
+        return len(captured)
+
+    create(finance_user, [team["ann_oct"].pk])
+    queries()  # once first: what a process loads once (content types, templates) is not the list's cost
+    one = queries()
+    create(finance_user, [team["ann_nov"].pk])
+    assert queries() == one
