@@ -241,3 +241,12 @@ def test_the_mentors_admin_page_shows_their_bank_details_masked_with_a_link(clie
     assert reverse("admin:sessions_app_mentorbankdetails_change", args=[details.pk]) in page
     assert "12345678" not in page
     assert details.history.count() == 1  # masked: nothing to record
+
+
+def test_the_demo_mentor_has_bank_details_and_the_other_has_none(db):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=__import__("io").StringIO())
+    call_command("seed_demo", stdout=__import__("io").StringIO())  # safe to run again
+    (details,) = MentorBankDetails.objects.all()
+    assert (details.mentor.user.email, details.masked_account_number) == ("mentor@example.com", MASKED_ACCOUNT)
