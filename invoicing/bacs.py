@@ -17,10 +17,10 @@ give it), ASCII, the records separated by CR LF:
 | 65–82     | 18     | reference                               | the statement number |
 | 83–100    | 18     | destination account name                | the name on the mentor's account |
 
-The layout was checked against published bank file specifications of Standard 18 (a bank's "Message Implementation
-Guide BACS Standard 18" and a Bacs file generator's documented field table, found with the search tool): they agree
-on every position above, including the one-character destination account type at 15, without which a record would be
-99 characters.
+The positions were checked (with the search tool) against the field table of an open-source Bacs file generator's
+Standard 18 documentation (start, end and length of each field, the "DAILY" 100-character form), and the fields and
+their lengths against a Bacs payment software vendor's published import format: they agree on every field above,
+including the one-character destination account type at 15, without which a record would be 99 characters.
 
 Text fields may hold only A–Z, 0–9, full stop, ampersand, slash, hyphen and space: letters are upper-cased,
 accents dropped ("Zoë" → "ZOE") and anything else becomes a space; each is left-justified, space-padded and cut
