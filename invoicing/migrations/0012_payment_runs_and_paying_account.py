@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('invoicing', '0011_vat_registration_invoice_kind_and_tax_point'),
-        ('sessions_app', '0011_finance_sees_bank_details'),
+        ('sessions_app', '0012_finance_sees_bank_details'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,6 +27,6 @@ def assign_roles(apps):
 class Migration(migrations.Migration):
     dependencies = [
         ("invoicing", "0012_payment_runs_and_paying_account"),
-        ("sessions_app", "0011_finance_sees_bank_details"),
+        ("sessions_app", "0012_finance_sees_bank_details"),
     ]
     operations = [migrations.RunPython(grant, migrations.RunPython.noop)]

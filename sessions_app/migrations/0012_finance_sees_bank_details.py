@@ -29,7 +29,7 @@ def assign_roles(apps):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("sessions_app", "0010_mentor_bank_details"),
+        ("sessions_app", "0011_mentor_bank_details"),
     ]
 
     operations = [
