@@ -118,6 +118,8 @@ def approved(mentor, finance_user):
 @given(day=posted(st.one_of(short_hostile_text, st.dates().map(str), st.sampled_from(["next", "31/02/2027"]))),
        ids=posted(st.one_of(hostile_id, st.sampled_from(["own", "own,own", "own,-1"]))))
 @example(day="next", ids="own")
+@example(day="next", ids="²")
+@example(day="next", ids="own,١")
 @examples(40)
 def test_the_payment_run_confirmation_says_what_is_wrong_and_creates_a_run_only_when_right(
         finance_user, approved, day, ids):

@@ -5,6 +5,8 @@ the statements that cannot be paid and why, then "Yes, create …". A run's page
 those allowed to see bank details in full; each download is recorded), "Mark paid" and "Cancel", each with its
 own confirmation page. Every step calls a service in `invoicing.services.payment_runs`."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -44,7 +46,7 @@ class PaymentRunForm(forms.Form):
     def clean_statements(self):
         text = self.cleaned_data["statements"]
         parts = [part for part in text.split(",") if part]
-        if not parts or not all(part.isdigit() and len(part) < 12 for part in parts):
+        if not parts or not all(re.fullmatch(r"[0-9]{1,11}", part) for part in parts):  # not isdigit(): "²"
             raise forms.ValidationError("This page was out of date: look at the payments again, then confirm.")
         return [int(part) for part in parts]
 
