@@ -84,6 +84,8 @@ def test_my_details_says_what_is_wrong_and_saves_only_valid_details(mentor, addr
 @given(mentor_id=posted(hostile_id), name=posted(names), sort_code=posted(sort_codes),
        account=posted(account_numbers))
 @example(mentor_id="own", name="Ann", sort_code="12 34 56", account="12345678")
+@example(mentor_id="9" * 5000, name=None, sort_code=None, account=None)
+@example(mentor_id=str(2**63), name="Ann", sort_code="123456", account="12345678")
 @examples(40)
 def test_the_admin_bank_details_form_says_what_is_wrong_and_saves_only_valid_details(
         mentor, finance_user, mentor_id, name, sort_code, account):

@@ -44,7 +44,8 @@ class MentorChoiceField(forms.ModelChoiceField):
     """A mentor from the list; a posted id too big for the database is "not one of the choices", not an error."""
 
     def to_python(self, value):
-        if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value) and abs(int(value)) >= 2**63:
+        digits = re.fullmatch(r"\s*[+-]?([0-9]+)\s*", value) if isinstance(value, str) else None
+        if digits and (len(digits[1].lstrip("0")) > 19 or int(digits[1]) >= 2**63):  # 5,000 digits: no int()
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
