@@ -212,6 +212,10 @@ if REDIS_URL:
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
+
+# The accounting imports (Xero, QuickBooks Online): the sales account and the product/service invoices are coded to.
+ACCOUNTING_SALES_ACCOUNT_CODE = env.str("ACCOUNTING_SALES_ACCOUNT_CODE", default="200")
+ACCOUNTING_ITEM_NAME = env.str("ACCOUNTING_ITEM_NAME", default="Mentoring session")
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
 

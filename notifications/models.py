@@ -29,6 +29,7 @@ class OutboxEmail(models.Model):
         ATTENDANCE_CORRECTION = "attendance_correction", "Correction to an attendance email: what happened"
         STATEMENT_CORRECTION = "statement_correction", "Correction to a mentor's payment statement"
         WRAP_UP_REOPENED = "wrap_up_reopened", "A mentor's session reopened, to wrap up again"
+        REMITTANCE_ADVICE = "remittance_advice", "Remittance advice to a mentor: a statement paid"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"

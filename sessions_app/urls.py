@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, corrections, leadership, pages
+from sessions_app.views import appointments, calendar, corrections, leadership, my_details, pages
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -21,4 +21,5 @@ urlpatterns = [
     path("wrap-up-request/", leadership.wrap_up_request, name="wrap-up-request"),
     path("accounts/locked-out/", leadership.locked_out_accounts_list, name="locked-out-accounts"),
     path("accounts/locked-out/unlock/", leadership.unlock_account, name="unlock-account"),
+    path("my-details/", my_details.my_details, name="my-details"),
 ]

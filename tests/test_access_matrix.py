@@ -34,7 +34,8 @@ from invoicing.models import Invoice, OrganisationDetails, PaymentStatement
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from sessions_app import roles
 from sessions_app.models import CancellationReason, Mentor, ServiceAppointment
-from sessions_app.services import mentor_regenerate_calendar_token
+from invoicing.services.payment_runs import next_working_day_after, payment_run_create
+from sessions_app.services import bank_details_save, mentor_regenerate_calendar_token
 from tests.factories import (
     PASSWORD,
     AppointmentFactory,
@@ -62,6 +63,8 @@ PAGE_NAMES = {
     "admin:invoicing_month_end": "Month end page",
     "locked-out-accounts": "locked-out accounts",
     "admin:sessions_app_serviceappointment_change": "admin SA page",
+    "my-details": "My details",
+    "admin:invoicing_paymentrun_change": "payment run",
 }
 
 
@@ -159,6 +162,31 @@ def draft_invoice(world):
     month_end_generate(year=2026, month=2)
     world.documents["draft"] = Invoice.objects.get(status=Invoice.Status.DRAFT)
     return world.documents["draft"]
+
+
+@pytest.fixture
+def bank_details(world):
+    """The owner's bank details, entered on their My details page."""
+    return bank_details_save(mentor=world.owner, acting_user=world.owner.user, account_name="Ann Mentor",
+                             sort_code="12-34-56", account_number="12345678")
+
+
+@pytest.fixture
+def payment_run(world, bank_details):
+    """A payment run, ready to pay, of one approved statement of the owner's."""
+    OrganisationDetails.objects.filter(pk=1).update(payer_account_name="Mentoring", payer_sort_code="400102",
+                                                    payer_account_number="11223344")
+    statement = PaymentStatement.objects.create(
+        number="PAY-2026-000099", status=PaymentStatement.Status.APPROVED, mentor=world.owner,
+        period_start=date(2026, 3, 1), period_end=date(2026, 3, 31), total=100, issue_date=date(2026, 3, 31))
+    world.documents["payment run"] = payment_run_create(
+        statement_ids=[statement.pk], acting_user=world.finance,
+        payment_date=next_working_day_after(timezone.localdate(), 3))
+    return world.documents["payment run"]
+
+
+def run_url(name, *args):
+    return lambda w: reverse(name, args=[w.documents["payment run"].pk, *args])
 
 
 # --------------------------------------------------------------------------- how each row is requested
@@ -383,6 +411,15 @@ TABLE: dict[str, Row] = {
     "Credit note PDF": Row(
         "documents/<str:kind>/<int:pk>.pdf", get(document("credit-note")),
         cells(LOGIN, "404", "404", "404", "200"), needs=("documents",)),
+    # ---- a mentor's own details: address and bank details
+    "My details (one's own address and bank details)": Row(
+        "my-details/", get(lambda w: reverse("my-details")),
+        cells(LOGIN, "200", "200", "404", "404")),
+    "My details: saved (POST)": Row(
+        "my-details/",
+        post(lambda w: reverse("my-details"), lambda w: {"address": "1 Road", "account_name": "Ann Mentor",
+                                                         "sort_code": "12-34-56", "account_number": "12345678"}),
+        cells(LOGIN, "→ My details", "→ My details", "404", "404"), changes_data=True),
     # ---- the Finance admin (every page under /admin/; these rows are the sample requested)
     "Admin log-in page": Row(
         "admin/login/", get(lambda w: reverse("admin:login")),
@@ -449,6 +486,20 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(admin_sa("reopen"), lambda w: {"reason": "Wrong session."}),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin SA page"), changes_data=True,
         needs=("wrapped_up",), csrf_role="Finance"),
+    "Admin: a mentor's bank details (in full with `view_bank_details`, recorded)": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_mentorbankdetails_change",
+                                            args=[w.owner.bank_details.pk])),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("bank_details",)),
+    "Admin: a new payment run (confirmation page)": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_paymentrun_add")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: a payment run's Bacs file (with `view_bank_details`, recorded)": Row(
+        ADMIN_PREFIX, get(run_url("admin:invoicing_paymentrun_file", "bacs")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("payment_run",)),
+    "Admin: mark a payment run paid (POST)": Row(
+        ADMIN_PREFIX, post(run_url("admin:invoicing_paymentrun_mark_paid")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ payment run"), changes_data=True,
+        needs=("payment_run",), csrf_role="Finance"),
     "Admin: an action, a mentor's new feed address (POST)": Row(
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
@@ -655,6 +706,7 @@ def test_every_state_changing_view_is_checked():
         "appointments/<str:reference>/cancel/", "appointments/<str:reference>/ticket/",
         "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", "accounts/locked-out/unlock/", ADMIN_PREFIX,
         "appointments/<str:reference>/correct/",
+        "my-details/",
     }
 
 

@@ -1087,6 +1087,7 @@ ADMIN_ACTIONS = [
     ("invoicing", "paymentstatement", "export_payments"), ("invoicing", "creditnote", "export_lines"),
     ("notifications", "outboxemail", "resend"), ("sessions_app", "mentor", "regenerate_calendar_token"),
     ("invoicing", "invoice", "delete_selected"), ("sessions_app", "serviceappointment", "delete_selected"),
+    ("invoicing", "invoice", "export_xero"), ("invoicing", "creditnote", "export_quickbooks"),
 ]
 
 
@@ -1184,6 +1185,7 @@ def test_admin_action_with_an_id_that_is_not_a_number_is_refused_clearly(world, 
                                                 ("paymentstatement", "approve"), ("paymentstatement", "mark_paid"),
                                                 ("paymentstatement", "export_payments"),
                                                 ("creditnote", "export_lines"), ("outboxemail", "resend"),
+                                                ("invoice", "export_xero"), ("creditnote", "export_quickbooks"),
                                                 ("mentor", "regenerate_calendar_token"),
                                                 ("mentee", "delete_selected")])
 def test_admin_action_on_ids_that_match_nothing_says_so(world, model_name, action):

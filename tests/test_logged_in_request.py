@@ -22,8 +22,11 @@ def what_the_navigation_asks(request):
 
 urlpatterns = [path("navigation", what_the_navigation_asks), *project_urlpatterns]
 
-NOBODY_SPECIAL = {"sees_all_appointments": False, "can_use_admin": False, "can_unlock_accounts": False}
-EVERYTHING = {"sees_all_appointments": True, "can_use_admin": True, "can_unlock_accounts": True}
+# A mentor: nothing special, but a "My details" page of their own.
+NOBODY_SPECIAL = {"sees_all_appointments": False, "can_use_admin": False, "can_unlock_accounts": False,
+                  "has_my_details": True}
+EVERYTHING = {"sees_all_appointments": True, "can_use_admin": True, "can_unlock_accounts": True,
+              "has_my_details": False}
 
 
 @pytest.fixture
@@ -35,7 +38,8 @@ def people(mentor, leader, finance_user):
 @pytest.mark.urls(__name__)
 @pytest.mark.parametrize(("who", "expected"), [
     ("mentor", NOBODY_SPECIAL),
-    ("leader", {"sees_all_appointments": True, "can_use_admin": False, "can_unlock_accounts": True}),
+    ("leader", {"sees_all_appointments": True, "can_use_admin": False, "can_unlock_accounts": True,
+                                  "has_my_details": False}),
     ("finance", EVERYTHING),
     ("superuser", EVERYTHING),
 ])
@@ -57,7 +61,8 @@ def test_with_redis_a_logged_in_page_pays_one_query_for_the_user_with_their_role
     client.get("/navigation")
     with django_assert_num_queries(1):
         response = client.get("/navigation")
-    assert response.json() == {"sees_all_appointments": True, "can_use_admin": False, "can_unlock_accounts": True}
+    assert response.json() == {"sees_all_appointments": True, "can_use_admin": False, "can_unlock_accounts": True,
+                                  "has_my_details": False}
 
 
 @pytest.mark.urls(__name__)

@@ -16,4 +16,6 @@ One module per family of pages, each registering its models when imported (the a
 CSV downloads).
 """
 
-from invoicing.admin import corrections, documents, invoices, month_end, policy, queue, statements  # noqa: F401
+from invoicing.admin import (  # noqa: F401
+    corrections, documents, invoices, month_end, payment_runs, policy, queue, statements,
+)

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from invoicing.admin.accounting_exports import export_quickbooks, export_xero
 from invoicing.admin.confirmations import ISSUE_INVOICES, MARK_INVOICES_PAID, InvoiceDraftTools, confirm
 from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLinesInline, csv_response
 from invoicing.exports import invoice_lines_csv
@@ -46,7 +47,7 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
                      "funding_arrangement__reference")
     search_help_text = ("Search by invoice number, who it is billed to, the SA reference of one of its sessions, "
                         "or the funder's reference or purchase order.")
-    actions = ("issue_selected", "mark_paid", "export_lines")
+    actions = ("issue_selected", "mark_paid", "export_lines", export_xero, export_quickbooks)
     inlines = (InvoiceLineInline,)
     fieldsets = (
         (None, {"fields": ("number_or_draft", "status_label", "period", "issue_date", "due_date", "issued",
@@ -189,7 +190,7 @@ class CreditNoteAdmin(DocumentAdmin):
     search_fields = ("number", "invoice__number", "invoice__bill_to_name")
     search_help_text = "Search by credit note number, invoice number, or who the invoice was billed to."
     date_hierarchy = "issue_date"
-    actions = ("export_lines",)
+    actions = ("export_lines", export_xero, export_quickbooks)
     fields = ("number", "invoice_link", "bill_to", "reason", "issue_date", "issued_at", "issued_by", "net", "vat",
               "total", "pdf_link")
     readonly_fields = fields

@@ -140,6 +140,10 @@ class OrganisationDetailsAdmin(admin.ModelAdmin):
     fieldsets = (
         ("On invoices and statements", {"fields": ("name", "address", "email", "vat_registered", "vat_number",
                                                    "bank_details")}),
+        ("Paying mentors", {
+            "fields": ("payer_account_name", "payer_sort_code", "payer_account_number"),
+            "description": "The account mentors are paid from: the originator of the payment runs' Bacs files.",
+        }),
         ("Terms", {
             "fields": ("vat_rate", "payment_terms_days", "issue_automatically"),
             "description": "A new VAT rate applies to invoices the month-end job creates from now on; "

@@ -1,5 +1,6 @@
 from .corrections import SessionCreditNote, StatementAdjustment
 from .documents import CreditNote, Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
+from .payment_runs import PaymentRun, PaymentRunItem
 from .policy import MentorPayRate, OrganisationDetails, OutcomePolicy
 from .tickets import FinanceTicket
 
@@ -12,6 +13,8 @@ __all__ = [
     "MonthEndRun",
     "OrganisationDetails",
     "OutcomePolicy",
+    "PaymentRun",
+    "PaymentRunItem",
     "PaymentStatement",
     "SessionCreditNote",
     "StatementAdjustment",

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 from sessions_app.models import Funder, Mentor, ServiceAppointment
+from sessions_app.bank import validate_account_number_digits, validate_sort_code_digits
 from sessions_app.validators import validate_one_line
 
 
@@ -80,6 +81,15 @@ class OrganisationDetails(models.Model):
     payment_terms_days = models.PositiveSmallIntegerField("payment terms (days)", default=30)
     bank_details = models.TextField(default="Account name: Mentoring Services Ltd\nSort code: 00-00-00\nAccount: 00000000")
     email = models.EmailField("accounts email", blank=True)
+    payer_account_name = models.CharField(
+        "paying account: name", max_length=18, blank=True, validators=[validate_one_line],
+        help_text="The name mentors see as the payer on their bank statements (at most 18 characters, the Bacs "
+                  "limit). Payment runs need the three paying-account fields.",
+    )
+    payer_sort_code = models.CharField("paying account: sort code", max_length=6, blank=True,
+                                       validators=[validate_sort_code_digits], help_text="Six digits, no dashes.")
+    payer_account_number = models.CharField("paying account: account number", max_length=8, blank=True,
+                                            validators=[validate_account_number_digits], help_text="Eight digits.")
     issue_automatically = models.BooleanField(
         default=False, help_text="Issue invoices and statements as soon as the month-end job creates them, "
                                  "instead of leaving drafts for Finance to review.",

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils.formats import date_format
 
+from invoicing.exports import payment_reference
 from invoicing.models import CreditNote, Invoice, OrganisationDetails, PaymentStatement
 from sessions_app.durations import duration_text
 
@@ -233,7 +234,9 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
             ("Statement number", statement.number),
             ("Date", long_date(statement.issue_date)),
             ("Period", date_range(statement.period_start, statement.period_end)),
+            ("Payment reference", payment_reference(statement)),
         ],
+        "payment_reference": payment_reference(statement),
         "supply_period": _supply_period(statement.period_start, statement.period_end, lines),
         "total_duration": duration(sum(line.minutes for line in lines)),
         "total": money(statement.total),

@@ -1,7 +1,9 @@
 from .alerts import finance_alert_queue, ticket_reply_queue
 from .attendance import attendance_emails_queue, funder_emails_settle
 from .corrections import wrap_up_correction_queue, wrap_up_reopened_queue
-from .documents import credit_note_email_queue, invoice_email_queue, statement_email_queue
+from .documents import (
+    credit_note_email_queue, invoice_email_queue, remittance_advice_queue, statement_email_queue,
+)
 from .outbox import outbox_deliver, outbox_enqueue, outbox_resend, outbox_sweep
 from .reminders import leadership_summary_send, wrap_up_reminders_send
 from .requests import wrap_up_request_queue
@@ -17,6 +19,7 @@ __all__ = [
     "outbox_enqueue",
     "outbox_resend",
     "outbox_sweep",
+    "remittance_advice_queue",
     "statement_email_queue",
     "ticket_reply_queue",
     "wrap_up_reminders_send",

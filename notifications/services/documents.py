@@ -105,3 +105,23 @@ def session_credit_note_email_queue(*, credit_note, organisation, attachments: l
         text_body=render_to_string("notifications/session_credit_note.txt", context).strip() + "\n",
         html_body=render_to_string("notifications/session_credit_note.html", context), attachments=attachments,
     )
+
+
+def remittance_advice_queue(*, item, organisation) -> OutboxEmail | None:
+    """A payment run paid one of the mentor's statements: what was paid, into which account (masked), with which
+    reference and by when. `item` is the run's payment (invoicing's PaymentRunItem)."""
+    statement, run = item.statement, item.run
+    user = statement.mentor.user
+    if not user.email.strip():
+        return None
+    org = organisation
+    context = {"statement": statement, "mentor_name": user.full_name, "org": org, "amount": _pounds(item.amount),
+               "account_name": item.account_name, "sort_code": item.masked_sort_code,
+               "account_number": item.masked_account_number, "reference": item.reference,
+               "payment_date": run.payment_date, "run_number": run.number}
+    text, html = _render("remittance_advice", context)
+    return outbox_enqueue(
+        key=f"remittance:{statement.number}", kind=OutboxEmail.Kind.REMITTANCE_ADVICE, to=[user.email],
+        subject=f"Remittance advice: {_pounds(item.amount)} paid for statement {statement.number}",
+        text_body=text, html_body=html,
+    )

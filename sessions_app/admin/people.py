@@ -6,11 +6,13 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Exists, OuterRef
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from sessions_app.admin.common import RETURN_TO_WRAP_UP, complete_wrap_up_url
-from sessions_app.models import FundingArrangement, Mentee, Mentor, ServiceAppointment, User
+from sessions_app.models import FundingArrangement, Mentee, Mentor, MentorBankDetails, ServiceAppointment, User
 from sessions_app.selectors import appointments_awaiting_finance_for
 from sessions_app.services import mentor_regenerate_calendar_token
 
@@ -100,8 +102,8 @@ class MentorAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
     # The feed address is the mentor's secret (anyone with it sees their sessions): it is shown only to the mentor,
     # on their calendar page. Finance can only replace it, with the list's action.
-    fields = ("user", "hourly_pay_rate", "address", "is_active", "calendar_feed")
-    readonly_fields = ("calendar_feed",)
+    fields = ("user", "hourly_pay_rate", "address", "is_active", "bank_details_summary", "calendar_feed")
+    readonly_fields = ("bank_details_summary", "calendar_feed")
     actions = ("regenerate_calendar_token",)
 
     def get_queryset(self, request):
@@ -121,6 +123,18 @@ class MentorAdmin(admin.ModelAdmin):
     @admin.display(description="email", ordering="user__email")
     def email(self, mentor):
         return mentor.user.email
+
+    @admin.display(description="bank details")
+    def bank_details_summary(self, mentor):
+        details = MentorBankDetails.objects.filter(mentor=mentor).first() if mentor.pk else None
+        if details is None:
+            if mentor.pk is None:
+                return "-"
+            return format_html('None yet: the mentor adds them on “My details”, or <a href="{}">add them</a>.',
+                               reverse("admin:sessions_app_mentorbankdetails_add"))
+        return format_html('{}, sort code {}, account {} (<a href="{}">bank details</a>)', details.account_name,
+                           details.masked_sort_code, details.masked_account_number,
+                           reverse("admin:sessions_app_mentorbankdetails_change", args=[details.pk]))
 
     @admin.display(description="calendar feed")
     def calendar_feed(self, mentor):

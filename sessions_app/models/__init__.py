@@ -16,5 +16,6 @@ __all__ = [
     "User",
 ]
 from .requests import WrapUpRequest, WrapUpRequestItem  # noqa: E402
+from .bank_details import MentorBankDetails  # noqa: E402
 
-__all__ += ["WrapUpRequest", "WrapUpRequestItem"]
+__all__ += ["MentorBankDetails", "WrapUpRequest", "WrapUpRequestItem"]

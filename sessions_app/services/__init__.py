@@ -1,6 +1,7 @@
 """Everything that writes to the database goes through these functions (keyword-only, one transaction each)."""
 
 from .accounts import LockedOutAccount, account_unlock, locked_out_accounts
+from .bank_details import BankDetails, bank_details_clean, bank_details_reveal, bank_details_save, mentor_address_save
 from .booking import (
     APPOINTMENT_SEQUENCE,
     appointment_book,
@@ -14,6 +15,11 @@ from .corrections import KEEP, WrapUpRecord, appointment_correct, appointment_re
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
+    "BankDetails",
+    "bank_details_clean",
+    "bank_details_reveal",
+    "bank_details_save",
+    "mentor_address_save",
     "LockedOutAccount",
     "account_unlock",
     "locked_out_accounts",

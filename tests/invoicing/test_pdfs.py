@@ -354,8 +354,10 @@ def test_the_payment_statement_lists_each_session_who_wrapped_it_up_and_says_it_
     assert shows(text, "Time", "3 h 15 min")
     assert shows(text, "Total payable", "£97.50")
     assert statement.total == Decimal("97.50")
-    assert ("Once Finance has approved this statement, £97.50 is paid to the bank account you have given us, "
-            "quoting PAY-2026-000001.") in words(statement.pdf.path)
+    assert shows(text, "Payment reference", "PAY-2026-000001")
+    assert ("Once Finance has approved this statement, £97.50 is paid to the bank account you have given us (on "
+            "“My details”), with the payment reference PAY-2026-000001 on your bank statement.") in words(
+        statement.pdf.path)
 
 
 def test_the_statement_shows_the_mentors_address_as_the_suppliers_when_known(march, mentor, finance_user,

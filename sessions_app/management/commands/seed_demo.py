@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sessions_app import roles
-from sessions_app.models import Funder, FundingArrangement, Mentee, Mentor, User
-from sessions_app.services import appointment_book
+from sessions_app.models import Funder, FundingArrangement, Mentee, Mentor, MentorBankDetails, User
+from sessions_app.services import appointment_book, bank_details_save
 
 LONDON = ZoneInfo("Europe/London")
 PASSWORD = "mentoring-demo"
@@ -174,7 +174,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"Created {role} login {email}.")
             user.groups.add(Group.objects.get(name=role))
             if pay_rate is not None:
-                Mentor.objects.get_or_create(user=user, defaults={"hourly_pay_rate": pay_rate})
+                mentor, _ = Mentor.objects.get_or_create(user=user, defaults={"hourly_pay_rate": pay_rate})
+                if email == MENTOR_EMAIL and not MentorBankDetails.objects.filter(mentor=mentor).exists():
+                    # The other demo mentor has none: a payment run shows why it leaves them out.
+                    bank_details_save(mentor=mentor, acting_user=user, account_name=full_name, sort_code="12-34-56",
+                                      account_number="12345678")
             people[email] = user
         return people
 
