@@ -15,3 +15,8 @@ class InvoicingConfig(AppConfig):
         from sessions_app.pay import provide_statement_moves
 
         provide_statement_moves(statement_moves_for)
+        # Authorised hours count the sessions Finance's policy bills, at what the funder charges for a missed one.
+        from invoicing.services.funder_rules import counting_rules
+        from sessions_app.allowance import provide_counting_rules
+
+        provide_counting_rules(counting_rules)

@@ -197,6 +197,9 @@ if REDIS_URL:
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
+# A funding arrangement with fewer authorised hours left than this (after what is used and booked) is "nearly used
+# up": Finance's list filter and the weekly email of arrangements to renew.
+AUTHORISED_HOURS_WARNING = env.float("AUTHORISED_HOURS_WARNING", default=5.0)
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
 

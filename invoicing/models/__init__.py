@@ -1,4 +1,5 @@
 from .documents import CreditNote, Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
+from .funder_rules import MissedSessionRule, Term
 from .policy import MentorPayRate, OrganisationDetails, OutcomePolicy
 from .tickets import FinanceTicket
 
@@ -8,9 +9,11 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "MentorPayRate",
+    "MissedSessionRule",
     "MonthEndRun",
     "OrganisationDetails",
     "OutcomePolicy",
     "PaymentStatement",
     "StatementLine",
+    "Term",
 ]

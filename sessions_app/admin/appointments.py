@@ -115,6 +115,11 @@ class FinanceCompleteForm(forms.Form):
         queryset=FundingArrangement.objects.none(), required=False, widget=forms.RadioSelect, empty_label=None,
         label="Funding arrangement",
     )
+    write_off = forms.BooleanField(
+        required=False, label="Write it off",
+        help_text="Bill nobody for this session (for one over its arrangement's authorised hours that neither the "
+                  "funder nor the mentee pays). The mentor is paid as the billing and pay policy says.",
+    )
     reply = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), label="Reply",
         help_text="Closes the session's open tickets with this reply, for the person who wrapped it up to read.",
@@ -206,9 +211,11 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
         form = FinanceCompleteForm(request.POST or None, appointment=appointment, options=options)
         if request.method == "POST" and form.is_valid():
             try:
+                write_off = form.cleaned_data["write_off"]
                 appointment_finance_complete(
-                    appointment_id=appointment.pk, acting_user=request.user,
-                    funding_arrangement=form.cleaned_data["funding_arrangement"], reply=form.cleaned_data["reply"],
+                    appointment_id=appointment.pk, acting_user=request.user, write_off=write_off,
+                    funding_arrangement=None if write_off else form.cleaned_data["funding_arrangement"],
+                    reply=form.cleaned_data["reply"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -220,7 +227,8 @@ class ServiceAppointmentAdmin(AuditTrailAdmin):
                 appointment.refresh_from_db()
                 self.message_user(
                     request,
-                    f"{appointment.reference} is completed ({appointment.funding_arrangement.label}). "
+                    f"{appointment.reference} is completed "
+                    f"({appointment.funding_arrangement.label if appointment.funding_arrangement else 'written off'}). "
                     f"Its open tickets are answered with your reply, which {appointment.wrapped_up_by or 'the mentor'} "
                     "can now see.",
                     messages.SUCCESS,
