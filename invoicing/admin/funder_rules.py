@@ -14,7 +14,8 @@ class MissedSessionRuleAdmin(AuditTrailAdmin):
     list_filter = ("limit_per", "charge")
     list_select_related = ("funder",)
     search_fields = ("funder__name",)
-    autocomplete_fields = ("funder",)
+    # A plain list of funders (not the autocomplete widget, which queries the posted value again to show it and
+    # fails on an id too large for the database).
     fields = ("funder", "notice_hours", "missed_limit", "limit_per", "charge")
 
     @admin.display(description="notice period", ordering="notice_hours")
