@@ -26,6 +26,7 @@ class OutboxEmail(models.Model):
         INVOICE = "invoice", "Invoice to the bill-to contact"
         CREDIT_NOTE = "credit_note", "Credit note to the bill-to contact"
         PAYMENT_STATEMENT = "payment_statement", "Payment statement to a mentor"
+        AUTHORISED_HOURS = "authorised_hours", "Weekly to Finance: funding arrangements to renew"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"

@@ -197,3 +197,34 @@ def used_hours(arrangement_id: int, *, rules: CountingRules | None = None) -> De
     row = with_hours(FundingArrangement.objects.filter(pk=arrangement_id), rules=rules).get()
     return hours_of(row).used
 
+
+
+@dataclass(frozen=True)
+class ToRenew:
+    """An arrangement Finance should look at: its hours nearly used up, or its end near."""
+
+    arrangement: FundingArrangement
+    hours: Hours
+    nearly_used_up: bool
+    ending_soon: bool
+
+
+def arrangements_to_renew(*, today: date | None = None, days: int = 30) -> list[ToRenew]:
+    """Arrangements not yet ended whose hours left are under AUTHORISED_HOURS_WARNING, or that end within `days`
+    days: the soonest to end first. Three queries (the rules, the arrangements with their hours)."""
+    today = today or timezone.localdate()
+    soon = today + timedelta(days=days)
+    candidates = (
+        FundingArrangement.objects.filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today),
+                                          valid_from__lte=soon)
+        .filter(Q(hours_allowance__isnull=False) | Q(valid_until__lte=soon))
+        .select_related("mentee", "funder")
+    )
+    rows = []
+    for arrangement, hours in arrangements_with_hours(candidates):
+        ending_soon = arrangement.valid_until is not None and arrangement.valid_until <= soon
+        if hours.nearly_used_up or ending_soon:
+            rows.append(ToRenew(arrangement, hours, hours.nearly_used_up, ending_soon))
+    rows.sort(key=lambda row: (row.arrangement.valid_until or date.max, row.arrangement.mentee.full_name,
+                               row.arrangement.pk))
+    return rows

@@ -1,3 +1,4 @@
+from .allowance import authorised_hours_digest_send
 from .alerts import finance_alert_queue, ticket_reply_queue
 from .attendance import attendance_emails_queue, funder_emails_settle
 from .documents import credit_note_email_queue, invoice_email_queue, statement_email_queue
@@ -6,6 +7,7 @@ from .reminders import leadership_summary_send, wrap_up_reminders_send
 from .requests import wrap_up_request_queue
 
 __all__ = [
+    "authorised_hours_digest_send",
     "attendance_emails_queue",
     "credit_note_email_queue",
     "finance_alert_queue",
