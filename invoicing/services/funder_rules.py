@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import BooleanField, CharField, Value
 from django.utils import timezone
 
 from invoicing.models import MissedSessionRule, OutcomePolicy, Term
@@ -29,6 +30,7 @@ Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
 MISSED = (Outcome.LATE_CANCELLATION, Outcome.DID_NOT_ATTEND)
 OUTCOME_LABELS = dict(Outcome.choices)
 FIRST_HOUR_MINUTES = 60
+FIRST_HOUR = "first-hour"  # not an outcome: marks a first-hour funder in counting_rules' one query
 
 
 def rule_text(*, outcome: str, charge: str | None, number: int | None, limit: int | None,
@@ -133,14 +135,18 @@ class MissedSessionRules:
 
 def counting_rules() -> CountingRules:
     """For sessions_app.allowance: the outcomes each funder bills, and who charges a missed session's first hour."""
-    policies = list(OutcomePolicy.objects.values_list("funder_id", "outcome", "billed"))
+    # One query (pages count theirs): the policies, and the first-hour funders as rows whose outcome is FIRST_HOUR.
+    first_hour_rows = MissedSessionRule.objects.order_by().filter(
+        charge=MissedSessionRule.Charge.FIRST_HOUR).values_list("funder_id", Value(FIRST_HOUR, output_field=CharField()), Value(True, output_field=BooleanField()))
+    rows = list(OutcomePolicy.objects.order_by().values_list("funder_id", "outcome", "billed")
+                .union(first_hour_rows, all=True))
+    policies = [row for row in rows if row[1] != FIRST_HOUR]
+    first_hour = frozenset(funder_id for funder_id, outcome, _ in rows if outcome == FIRST_HOUR)
     default = frozenset(outcome for funder_id, outcome, billed in policies if funder_id is None and billed)
     funders: dict[int, set] = {}
     for funder_id, outcome, billed in policies:
         if funder_id is not None:
             funders.setdefault(funder_id, set(default))
             (funders[funder_id].add if billed else funders[funder_id].discard)(outcome)
-    first_hour = frozenset(MissedSessionRule.objects.filter(charge=MissedSessionRule.Charge.FIRST_HOUR)
-                           .values_list("funder_id", flat=True))
     return CountingRules(default=default, funders={k: frozenset(v) for k, v in funders.items()},
                          first_hour_funders=first_hour)

@@ -98,7 +98,7 @@ class TestCounting:
             arrangement = FundingArrangementFactory(mentee=mentee, funder=funder, hours_allowance=Decimal("3"))
             wrap_up(started(mentor, mentee), arrangement, by=mentor.user)
             AppointmentFactory(mentor=mentor, mentee=mentee)
-        assert queries() == few == 3  # the policy, the funders' rules, the arrangements with their hours
+        assert queries() == few == 2  # the policy with the first-hour funders, the arrangements with their hours
 
 
 class TestWrapUpPastTheAuthorisedHours:
