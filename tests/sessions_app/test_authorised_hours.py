@@ -13,7 +13,7 @@ from django.utils import timezone
 from invoicing.models import FinanceTicket, Invoice, InvoiceLine, MissedSessionRule, OutcomePolicy
 from invoicing.services import month_end_generate
 from sessions_app.allowance import arrangements_with_hours, hours_left
-from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment
+from sessions_app.models import AppointmentEvent, CancellationReason, FundingArrangement, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_finance_complete, appointment_wrap_up
 from tests.factories import AppointmentFactory, FunderFactory, FundingArrangementFactory, MenteeFactory
 
@@ -27,10 +27,13 @@ def started(mentor, mentee, *, days_ago=2, minutes=60):
 
 
 def wrap_up(appointment, arrangement, *, by, outcome="attended", actual=None):
+    late = outcome == "late_cancellation"
     return appointment_wrap_up(
         appointment_id=appointment.pk, acting_user=by,
         answers=WrapUp(outcome=outcome, funding_arrangement=arrangement, session_notes="Notes",
-                       actual_minutes=actual),
+                       actual_minutes=actual,
+                       cancellation_reason=CancellationReason.objects.first() if late else None,
+                       cancellation_note="Rang on the day." if late else ""),
     )
 
 
@@ -222,3 +225,19 @@ class TestAdminPages:
         assert names("hours=ended") == {"Eve Ended"}
         everything = finance_client.get(url).content.decode()
         assert "1.98 (nearly used up)" in everything and "(ended)" in everything
+
+
+def test_senior_leaderships_list_says_a_session_went_to_finance_over_the_authorised_hours(mentor, leader, mentee,
+                                                                                           funder):
+    from sessions_app.services.bulk import appointments_wrap_up_for_mentor
+
+    arrangement = FundingArrangementFactory(mentee=mentee, funder=funder, reference="DSA-7",
+                                            hours_allowance=Decimal("1"))
+    first, second = started(mentor, mentee, days_ago=2), started(mentor, mentee, days_ago=1)
+    result = appointments_wrap_up_for_mentor(mentor=mentor, acting_user=leader,
+                                             choices=[(first.pk, "attended", ""), (second.pk, "attended", "")])
+    assert [row.text for row in result.rows] == [
+        f"{first.reference}: Completed (Attended)",
+        f"{second.reference}: with Finance: over the authorised hours of Funded by Student Finance England, ref. DSA-7",
+    ]
+    assert arrangement.pk
