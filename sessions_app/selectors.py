@@ -38,7 +38,7 @@ from sessions_app.models import (
     WrapUpRequestItem,
 )
 from sessions_app.models.appointments import appointment_url
-from sessions_app.allowance import arrangements_to_renew
+from sessions_app.allowance import arrangements_to_renew, warning_threshold
 from sessions_app.pay import StatementMove, session_pay, statement_moves
 
 Status = ServiceAppointment.Status
@@ -337,6 +337,7 @@ class Dashboard:
     # (sessions_app.allowance.ToRenew, the soonest to end first; at most FUNDING_TO_RENEW_LIMIT), and how many in all.
     funding_to_renew: list = field(default_factory=list)
     funding_to_renew_total: int = 0
+    renew_threshold: Decimal | None = None  # AUTHORISED_HOURS_WARNING: "nearly used up" is fewer hours left
 
 
 def _hours(minutes: int) -> Decimal:
@@ -444,6 +445,7 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
         payment_statements=payment_statements_of(mentor) if mentor and mentor.user_id == user.pk else [],
         funding_to_renew=to_renew[:FUNDING_TO_RENEW_LIMIT],
         funding_to_renew_total=len(to_renew),
+        renew_threshold=warning_threshold() if user.sees_all_appointments else None,
     )
 
 

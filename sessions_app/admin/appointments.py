@@ -19,6 +19,7 @@ from sessions_app.admin.common import (
     complete_wrap_up_url,
 )
 from sessions_app.admin.people import MentorListFilter
+from sessions_app.allowance import Hours, arrangements_with_hours
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import (
     AppointmentEvent,
@@ -99,12 +100,15 @@ def _when(moment) -> str:
     return f"{date_format(local, 'j F Y')} at {local:%H:%M}"
 
 
-def _funding_option_label(arrangement: FundingArrangement) -> str:
+def _funding_option_label(arrangement: FundingArrangement, hours: Hours | None = None) -> str:
     until = date_format(arrangement.valid_until, "j M Y") if arrangement.valid_until else "open-ended"
     parts = [arrangement.label, f"£{arrangement.hourly_rate} an hour",
              f"valid {date_format(arrangement.valid_from, 'j M Y')} to {until}"]
     if arrangement.hours_allowance:
-        parts.append(f"{arrangement.hours_allowance.normalize():f} hours authorised")
+        authorised = f"{arrangement.hours_allowance.normalize():f} hours authorised"
+        if hours is not None:  # what Finance needs to decide on a session over the authorised hours
+            authorised += f" ({hours.used} used, {hours.left_after_used} left before this session)"
+        parts.append(authorised)
     return " · ".join(parts)
 
 
@@ -131,7 +135,9 @@ class FinanceCompleteForm(forms.Form):
         # Offered: the arrangements valid on the session's date. Accepted for checking: any of the mentee's,
         # so that one that no longer applies (changed meanwhile) gets the service's explanation.
         field.queryset = FundingArrangement.objects.filter(mentee_id=appointment.mentee_id).select_related("funder")
-        field.choices = [(option.pk, _funding_option_label(option)) for option in options]
+        hours = {arrangement.pk: hours for arrangement, hours in arrangements_with_hours(
+            FundingArrangement.objects.filter(pk__in=[option.pk for option in options if option.hours_allowance]))}
+        field.choices = [(option.pk, _funding_option_label(option, hours.get(option.pk))) for option in options]
         if len(options) == 1:
             self.initial["funding_arrangement"] = options[0].pk
 

@@ -190,8 +190,9 @@ class TestFinanceDecides:
 
     def test_the_complete_wrap_up_page_writes_it_off(self, over, finance_client):
         url = reverse("admin:sessions_app_serviceappointment_complete_wrap_up", args=[over.pk])
-        page = finance_client.get(url)
-        assert "Write it off" in page.content.decode()
+        page = finance_client.get(url).content.decode()
+        assert "Write it off" in page
+        assert "1 hours authorised (1.00 used, 0.00 left before this session)" in page
         response = finance_client.post(url, {"write_off": "on", "reply": "Not billed."})
         assert response.status_code == 302
         over.refresh_from_db()
