@@ -242,3 +242,24 @@ def test_senior_leaderships_list_says_a_session_went_to_finance_over_the_authori
         f"{second.reference}: with Finance: over the authorised hours of Funded by Student Finance England, ref. DSA-7",
     ]
     assert arrangement.pk
+
+
+def test_senior_leaderships_dashboard_lists_funding_to_renew_and_mentors_do_not_see_it(
+        client, leader, mentor, mentee, funder, settings):
+    settings.AUTHORISED_HOURS_WARNING = 2
+    arrangement = FundingArrangementFactory(mentee=mentee, funder=funder, reference="DSA-7",
+                                            hours_allowance=Decimal("3"))
+    wrap_up(started(mentor, mentee), arrangement, by=mentor.user, actual=61)
+    ending = MenteeFactory(full_name="Eli Ending")
+    FundingArrangementFactory(mentee=ending, funder=funder, reference="PO-E",
+                              valid_until=timezone.localdate() + timedelta(days=10))
+    client.force_login(leader)
+    page = client.get(reverse("dashboard")).content.decode()
+    section = page.split('id="funding-to-renew"', 1)[1]
+    assert "fewer than 2 hours left" in section
+    assert section.index("Eli Ending") < section.index("Mo Mentee")  # the soonest to end first
+    assert "Funded by Student Finance England, ref. DSA-7" in section
+    for cell in ("3.00", "1.02", "0.00", "1.98"):
+        assert f">{cell}<" in section
+    client.force_login(mentor.user)
+    assert 'id="funding-to-renew"' not in client.get(reverse("dashboard")).content.decode()
