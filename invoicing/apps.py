@@ -24,3 +24,8 @@ class InvoicingConfig(AppConfig):
         sessions_hooks.open_tickets_about.provide(selectors.open_tickets_about)
         notifications_hooks.accounts_email.provide(OrganisationDetails.accounts_email)
         sessions_hooks.month_lock.provide(month_lock_for)  # the SA pages say when a session's month is closed
+        # Authorised hours count the sessions Finance's policy bills, at what the funder charges for a missed one.
+        from invoicing.services.funder_rules import counting_rules
+        from sessions_app.allowance import provide_counting_rules
+
+        provide_counting_rules(counting_rules)

@@ -96,7 +96,8 @@ def hours(minutes: int, rate: Decimal, net: Decimal) -> Decimal:
 
 
 def line_description(line: InvoiceLine) -> str:
-    return f"Mentoring session {line.reference} ({line.get_outcome_display()}), {line.minutes} min"
+    rule = line.charge_rule or line.get_outcome_display()  # the funder's rule applied, lines since it was recorded
+    return f"Mentoring session {line.reference} ({rule}), {line.minutes} min"
 
 
 def _signed(amount: Decimal, sign: int) -> Decimal:

@@ -5,11 +5,17 @@ from sessions_app import events
 
 from invoicing.models import FinanceTicket
 from invoicing.services import ticket_raise, tickets_close_for_appointment
+from sessions_app.services.wrap_up import OVER_AUTHORISED_HOURS
 
 
-def on_appointment_wrapped_up(sender, *, appointment, acting_user, sent_to_finance, **kwargs):
-    """Admin Details go to Finance as a ticket: what is missing, or a note from the wrap-up."""
+def on_appointment_wrapped_up(sender, *, appointment, acting_user, sent_to_finance, finance_reason="", **kwargs):
+    """Admin Details go to Finance as a ticket: what is missing, or a note from the wrap-up; a session that would
+    take its arrangement past its authorised hours, as a ticket saying so."""
     if not appointment.admin_details:
+        return
+    if finance_reason == OVER_AUTHORISED_HOURS:
+        ticket_raise(raised_by=acting_user, appointment=appointment, kind=FinanceTicket.Kind.OVER_AUTHORISED_HOURS,
+                     subject=f"{appointment.reference}: over authorised hours", message=appointment.admin_details)
         return
     ticket_raise(
         raised_by=acting_user,

@@ -66,6 +66,7 @@ def environment(**options) -> Environment:
         pluralize=defaultfilters.pluralize,
         linebreaksbr=defaultfilters.linebreaksbr,
         truncatechars=defaultfilters.truncatechars,
+        floatformat=defaultfilters.floatformat,
         duration=duration_text,
         notice=notice_text,
     )

@@ -23,6 +23,13 @@ PERIODIC_JOBS = {
         "help": "On the month's last day: email Senior Leadership every mentor's sessions not wrapped up.",
         "takes_day": True,
     },
+    "authorised-hours": {
+        "task": "notifications.tasks.send_authorised_hours_digest",
+        "schedule": crontab(hour=7, minute=45, day_of_week="mon"),
+        "help": "Each Monday: email Finance the funding arrangements with authorised hours nearly used up "
+                "(AUTHORISED_HOURS_WARNING) or ending within 30 days. Once a week, however often it runs.",
+        "takes_day": True,
+    },
     "render-missing-pdfs": {
         "task": "invoicing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),

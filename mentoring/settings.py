@@ -216,6 +216,10 @@ LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
 # The accounting imports (Xero, QuickBooks Online): the sales account and the product/service invoices are coded to.
 ACCOUNTING_SALES_ACCOUNT_CODE = env.str("ACCOUNTING_SALES_ACCOUNT_CODE", default="200")
 ACCOUNTING_ITEM_NAME = env.str("ACCOUNTING_ITEM_NAME", default="Mentoring session")
+
+# A funding arrangement with fewer authorised hours left than this (after what is used and booked) is "nearly used
+# up": Finance's list filter and the weekly email of arrangements to renew.
+AUTHORISED_HOURS_WARNING = env.float("AUTHORISED_HOURS_WARNING", default=5.0)
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
 

@@ -30,6 +30,7 @@ class OutboxEmail(models.Model):
         STATEMENT_CORRECTION = "statement_correction", "Correction to a mentor's payment statement"
         WRAP_UP_REOPENED = "wrap_up_reopened", "A mentor's session reopened, to wrap up again"
         REMITTANCE_ADVICE = "remittance_advice", "Remittance advice to a mentor: a statement paid"
+        AUTHORISED_HOURS = "authorised_hours", "Weekly to Finance: funding arrangements to renew"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"

@@ -4,7 +4,9 @@ from datetime import date
 
 from celery import shared_task
 
-from notifications.services import leadership_summary_send, outbox_deliver, outbox_sweep, wrap_up_reminders_send
+from notifications.services import (
+    authorised_hours_digest_send, leadership_summary_send, outbox_deliver, outbox_sweep, wrap_up_reminders_send,
+)
 
 
 @shared_task(ignore_result=True)
@@ -25,3 +27,8 @@ def send_wrap_up_reminders(day: str | None = None) -> int:
 @shared_task(ignore_result=True)
 def send_leadership_summary(day: str | None = None) -> int:
     return leadership_summary_send(today=date.fromisoformat(day) if day else None)
+
+
+@shared_task(ignore_result=True)
+def send_authorised_hours_digest(day: str | None = None) -> int:
+    return authorised_hours_digest_send(today=date.fromisoformat(day) if day else None)

@@ -15,7 +15,8 @@ wrap_up_request_sent = Signal()
 funding_settled = Signal()
 
 # A session was wrapped up (by its mentor, on their behalf, or from Senior Leadership's list). Keyword arguments:
-# appointment, acting_user, sent_to_finance (its funding is missing: it is Awaiting Finance).
+# appointment, acting_user, sent_to_finance (it is Awaiting Finance: its funding is missing, or it would take its
+# arrangement past its authorised hours), finance_reason ("over authorised hours" for the latter, else "").
 appointment_wrapped_up = Signal()
 
 # A session was cancelled in advance. Keyword argument: appointment.

@@ -39,6 +39,7 @@ from sessions_app.models import (
     WrapUpRequestItem,
 )
 from sessions_app.models.appointments import appointment_url
+from sessions_app.allowance import arrangements_to_renew, warning_threshold
 from sessions_app.pay import StatementMove, session_pay, statement_moves
 
 Status = ServiceAppointment.Status
@@ -46,6 +47,7 @@ HOMEPAGE_LIST_LIMIT = 50
 UPCOMING_LIMIT = 10
 CALENDAR_DAY_LIMIT = 6
 OUTSTANDING_LIMIT = 50
+FUNDING_TO_RENEW_LIMIT = 20
 RECENT_DAYS = 30  # how far back the homepage shows Finance's replies and done wrap-up requests
 FINANCE_REPLIES_LIMIT = 20
 PAYMENT_STATEMENTS_LIMIT = 24  # two years of monthly statements on the dashboard
@@ -332,6 +334,11 @@ class Dashboard:
     mentors_outstanding_total: int = 0
     # A mentor's own issued payment statements, newest first (empty for everyone else).
     payment_statements: list = field(default_factory=list)
+    # Senior Leadership's funding arrangements to renew: authorised hours nearly used up, or ending within 30 days
+    # (sessions_app.allowance.ToRenew, the soonest to end first; at most FUNDING_TO_RENEW_LIMIT), and how many in all.
+    funding_to_renew: list = field(default_factory=list)
+    funding_to_renew_total: int = 0
+    renew_threshold: Decimal | None = None  # AUTHORISED_HOURS_WARNING: "nearly used up" is fewer hours left
 
 
 def _hours(minutes: int) -> Decimal:
@@ -426,6 +433,7 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
         mentors_with_sessions_to_wrap_up(now=now) if user.sees_all_appointments else (None, 0)
     )
     first = start.date() if timezone.is_naive(start) else timezone.localdate(start)
+    to_renew = arrangements_to_renew() if user.sees_all_appointments else []
     return Dashboard(
         first=first,
         previous=(first - timedelta(days=1)).replace(day=1),
@@ -436,6 +444,9 @@ def dashboard_for(user: User, year: int, month: int, *, mentor_id: int | None = 
         mentors_outstanding=outstanding,
         mentors_outstanding_total=outstanding_total,
         payment_statements=payment_statements_of(mentor) if mentor and mentor.user_id == user.pk else [],
+        funding_to_renew=to_renew[:FUNDING_TO_RENEW_LIMIT],
+        funding_to_renew_total=len(to_renew),
+        renew_threshold=warning_threshold() if user.sees_all_appointments else None,
     )
 
 

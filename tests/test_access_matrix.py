@@ -500,6 +500,15 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(run_url("admin:invoicing_paymentrun_mark_paid")),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ payment run"), changes_data=True,
         needs=("payment_run",), csrf_role="Finance"),
+    "Admin: funders' missed-session rules": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_missedsessionrule_changelist")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: terms": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_term_add")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: funding arrangements, nearly used up": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_fundingarrangement_changelist") + "?hours=nearly_used_up"),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
     "Admin: an action, a mentor's new feed address (POST)": Row(
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,

@@ -10,12 +10,13 @@ each of which calls a service.
 
 One module per family of pages, each registering its models when imported (the admin site imports this package):
 `queue` (the Finance queue, tickets), `policy` (outcome policy, mentors' pay rates, organisation details),
+`funder_rules` (funders' missed-session rules, terms),
 `invoices` (invoices, credit notes), `statements` (payment statements), `month_end` (month-end runs);
 `corrections` (credit notes for one session, statement adjustments: what corrected wrap-ups leave behind);
 `documents` holds what the document pages share (PDF links, the period filter, read-only lines, the actions' messages,
 CSV downloads).
 """
 
-from invoicing.admin import (  # noqa: F401
-    corrections, documents, invoices, month_end, payment_runs, policy, queue, statements,
+from invoicing.admin import (  # noqa: F401 (registers)
+    corrections, documents, funder_rules, invoices, month_end, payment_runs, policy, queue, statements,
 )

@@ -23,8 +23,8 @@ from sessions_app.admin.funding import FunderOnlyListFilter
 
 class InvoiceLineInline(ReadOnlyLinesInline):
     model = InvoiceLine
-    fields = ("session", "session_date", "mentee_name", "outcome", "minutes", "hourly_rate", "net", "is_late",
-              "released")
+    fields = ("session", "session_date", "mentee_name", "outcome", "charge_rule", "minutes", "hourly_rate", "net",
+              "is_late", "released")
     readonly_fields = fields
 
 

@@ -1,5 +1,6 @@
 from .corrections import SessionCreditNote, StatementAdjustment
 from .documents import CreditNote, Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
+from .funder_rules import MissedSessionRule, Term
 from .payment_runs import PaymentRun, PaymentRunItem
 from .policy import MentorPayRate, OrganisationDetails, OutcomePolicy
 from .tickets import FinanceTicket
@@ -10,6 +11,7 @@ __all__ = [
     "Invoice",
     "InvoiceLine",
     "MentorPayRate",
+    "MissedSessionRule",
     "MonthEndRun",
     "OrganisationDetails",
     "OutcomePolicy",
@@ -19,4 +21,5 @@ __all__ = [
     "SessionCreditNote",
     "StatementAdjustment",
     "StatementLine",
+    "Term",
 ]

@@ -173,6 +173,10 @@ class InvoiceLine(models.Model):
     net = models.DecimalField(**MONEY)
     is_late = models.BooleanField(default=False, help_text="Wrapped up after its own month's run.")
     released = models.BooleanField(default=False, help_text="Credited: the session can be invoiced again.")
+    charge_rule = models.CharField(
+        "rule applied", max_length=200, blank=True,
+        help_text="Why the line is charged as it is: the outcome, and for a missed session the funder's rules.",
+    )
 
     class Meta:
         ordering = ["session_date", "reference"]

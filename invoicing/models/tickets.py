@@ -13,6 +13,7 @@ class FinanceTicket(models.Model):
     class Kind(models.TextChoices):
         QUESTION = "question", "Question"
         MISSING_INFORMATION = "missing_information", "Missing information at wrap-up"
+        OVER_AUTHORISED_HOURS = "over_authorised_hours", "Over authorised hours"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

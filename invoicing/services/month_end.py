@@ -17,6 +17,7 @@ from django.utils import timezone
 from invoicing.bulk import insert_history, insert_rows, insert_rows_returning_ids
 from invoicing.models import Invoice, InvoiceLine, MonthEndRun, OrganisationDetails, PaymentStatement, StatementLine
 from invoicing.policy import PayRates, Policy, vat_on
+from invoicing.services.funder_rules import MissedSessionRules
 from sessions_app.models import FundingArrangement, Funder, Mentee, ServiceAppointment
 from sessions_app.pay import amount_for_minutes
 from sessions_app.selectors import last_day_of_month, local_midnight
@@ -110,7 +111,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
             pay_in_database(cutoff, period_start, period_end, summary, progress)
         else:
             policy = Policy()
-            _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress)
+            _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress, cutoff=cutoff)
             _pay(completed, policy, period_start, period_end, summary, progress)
         summary.adjustments = statement_adjustments_attach(period_start=period_start)
 
@@ -137,27 +138,33 @@ INVOICE_FIELDS = ["status", "period_start", "period_end", "group_key", "funder_i
                   "mentee_id", "bill_to_name", "bill_to_email", "bill_to_address", "customer_reference", "vat_rate",
                   "net", "vat", "total"]
 INVOICE_LINE_FIELDS = ["invoice_id", "appointment_id", "session_date", "reference", "mentee_name", "outcome",
-                       "minutes", "hourly_rate", "net", "is_late", "released"]
+                       "minutes", "hourly_rate", "net", "is_late", "released", "charge_rule"]
 STATEMENT_FIELDS = ["status", "mentor_id", "period_start", "period_end", "total"]
 STATEMENT_LINE_FIELDS = ["statement_id", "appointment_id", "session_date", "reference", "mentee_name", "outcome",
                          "minutes", "hourly_rate", "amount", "wrapped_up_by_name", "on_behalf", "is_late"]
 
 
-def _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress):
+def _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress, *, cutoff):
     rows = (
         completed.filter(~Exists(InvoiceLine.objects.filter(appointment=OuterRef("pk"), released=False)),
                          funding_arrangement__isnull=False)
         .order_by("starts_at", "pk")
         .values_list("pk", "reference", "starts_at", "ends_at", "actual_minutes", "outcome", "mentee_id",
                      "mentee__full_name", "funding_arrangement_id", "funding_arrangement__kind",
-                     "funding_arrangement__funder_id", "funding_arrangement__hourly_rate")
+                     "funding_arrangement__funder_id", "funding_arrangement__hourly_rate", "notice_hours")
     )
     funders = {f.pk: f for f in Funder.objects.all()}
+    missed = MissedSessionRules(policy, cutoff=cutoff)
     by_group = defaultdict(list)
     for row in rows:
-        (_, _, _, _, _, outcome, mentee_id, _, arrangement_id, kind, funder_id, _) = row
+        (pk, _, starts_at, ends_at, actual, outcome, mentee_id, _, arrangement_id, kind, funder_id, _, notice) = row
         if not policy.billed(funder_id, outcome):
             continue
+        charged = missed.charge(pk=pk, funder_id=funder_id, outcome=outcome, notice_hours=notice,
+                                minutes=_minutes(starts_at, ends_at, actual))
+        if not charged.billed:  # a funder's missed-session rules say not to bill it
+            continue
+        row = (*row[:12], charged)
         if kind == FundingArrangement.Kind.SELF_FUNDED:
             key = f"mentee:{mentee_id}"
         elif funders[funder_id].single_monthly_invoice:
@@ -188,11 +195,10 @@ def _invoice(completed, policy, vat_rate, period_start, period_end, summary, pro
         else:
             extended.append(invoice)
         lines = []
-        for (pk, reference, starts_at, ends_at, actual, outcome, _, mentee_name, _, _, _, rate) in group:
-            minutes = _minutes(starts_at, ends_at, actual)
+        for (pk, reference, starts_at, _, _, outcome, _, mentee_name, _, _, _, rate, charged) in group:
             day = timezone.localdate(starts_at)
-            lines.append([None, pk, day, reference, mentee_name, outcome, minutes, rate,
-                          amount_for_minutes(minutes, rate), day < period_start, False])
+            lines.append([None, pk, day, reference, mentee_name, outcome, charged.minutes, rate,
+                          amount_for_minutes(charged.minutes, rate), day < period_start, False, charged.rule])
         invoice.net += sum(line[8] for line in lines)
         invoice.vat = vat_on(invoice.net, invoice.vat_rate)
         invoice.total = invoice.net + invoice.vat

@@ -11,7 +11,9 @@ from django.utils import timezone
 from invoicing.bulk import insert_rows_returning_ids
 from invoicing.models import Invoice, PaymentStatement
 from invoicing.policy import vat_on
-from sessions_app.models import Funder
+from sessions_app.models import Funder, ServiceAppointment
+
+from .funder_rules import late_notice_hours
 
 from .month_end import INVOICE_FIELDS, STATEMENT_FIELDS, fill_bill_to, new_invoice, record_history
 
@@ -24,21 +26,57 @@ POLICY_JOINS = """
 LEFT JOIN invoicing_outcomepolicy pf ON pf.funder_id = fa.funder_id AND pf.outcome = a.outcome
 LEFT JOIN invoicing_outcomepolicy pd ON pd.funder_id IS NULL AND pd.outcome = a.outcome"""
 
+MISSED = "('late_cancellation', 'did_not_attend')"
+# A late-notice cancellation recorded with at least the funder's notice period is a cancellation in advance
+# (funder_rules.in_advance); `{a}` is the session's alias.
+IN_ADVANCE = ("({a}.outcome = 'late_cancellation' AND {a}.notice_hours IS NOT NULL "
+              "AND {a}.notice_hours >= COALESCE(r.notice_hours, %(late_notice)s))")
+# A limited funder's missed session's number among the arrangement's billed missed sessions, in the order they took
+# place, within its term (a per-term limit; none for a day in no term) or the whole arrangement (funder_rules.py).
+NUMBER = f"""CASE WHEN r.missed_limit IS NOT NULL AND a.outcome IN {MISSED}
+                  AND (r.limit_per = 'arrangement' OR t.id IS NOT NULL) THEN (
+    SELECT COUNT(*) FROM sessions_app_serviceappointment b
+    LEFT JOIN invoicing_outcomepolicy bf ON bf.funder_id = fa.funder_id AND bf.outcome = b.outcome
+    LEFT JOIN invoicing_outcomepolicy bd ON bd.funder_id IS NULL AND bd.outcome = b.outcome
+    WHERE b.funding_arrangement_id = a.funding_arrangement_id AND b.status = 'completed'
+      AND b.outcome IN {MISSED} AND b.starts_at < %(cutoff)s AND (b.starts_at, b.id) <= (a.starts_at, a.id)
+      AND COALESCE(bf.billed, bd.billed, false) AND NOT {IN_ADVANCE.format(a="b")}
+      AND (r.limit_per = 'arrangement'
+           OR (b.starts_at AT TIME ZONE %(zone)s)::date BETWEEN t.starts_on AND t.ends_on)) END"""
+# The line's rule, as funder_rules.rule_text writes it.
+RULE_TEXT = """CASE WHEN NOT missed THEN outcome_label
+     ELSE outcome_label
+          || COALESCE(', ' || number || ' of ' || missed_limit || ' billed '
+                      || CASE WHEN limit_per = 'term' THEN 'in ' || term_name ELSE 'under this arrangement' END, '')
+          || CASE WHEN charge = 'first_hour' THEN ', first hour charged' ELSE ', full booked time charged' END END"""
+OUTCOME_LABEL = "CASE a.outcome {} ELSE a.outcome END".format(
+    " ".join(f"WHEN '{value}' THEN %(label_{value})s" for value in ServiceAppointment.Outcome.values))
+
 BILLING = f"""
 CREATE TEMP TABLE month_end_billing ON COMMIT DROP AS
-SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name,
+SELECT id, reference, outcome, mentee_id, mentee_name, arrangement_id, funder_id, hourly_rate, session_date,
+       CASE WHEN missed AND charge = 'first_hour' THEN LEAST(minutes, 60) ELSE minutes END AS minutes,
+       ROW_NUMBER() OVER (ORDER BY starts_at, id) AS position, group_key, {RULE_TEXT} AS charge_rule
+FROM (
+SELECT a.id, a.reference, a.outcome, a.mentee_id, me.full_name AS mentee_name, a.starts_at,
        fa.id AS arrangement_id, fa.funder_id, fa.hourly_rate, {LOCAL_DATE} AS session_date, {MINUTES} AS minutes,
-       ROW_NUMBER() OVER (ORDER BY a.starts_at, a.id) AS position,
        CASE WHEN fa.kind = 'self_funded' THEN 'mentee:' || a.mentee_id
             WHEN f.single_monthly_invoice THEN 'funder:' || f.id
-            ELSE 'arrangement:' || fa.id END AS group_key
+            ELSE 'arrangement:' || fa.id END AS group_key,
+       a.outcome IN {MISSED} AS missed, {OUTCOME_LABEL} AS outcome_label, COALESCE(r.charge, 'full') AS charge,
+       r.missed_limit, r.limit_per, t.name AS term_name, {NUMBER} AS number
 FROM sessions_app_serviceappointment a
 JOIN sessions_app_fundingarrangement fa ON fa.id = a.funding_arrangement_id
 LEFT JOIN sessions_app_funder f ON f.id = fa.funder_id
+LEFT JOIN invoicing_missedsessionrule r ON r.funder_id = fa.funder_id
+LEFT JOIN invoicing_term t ON {LOCAL_DATE} BETWEEN t.starts_on AND t.ends_on
 JOIN sessions_app_mentee me ON me.id = a.mentee_id{POLICY_JOINS}
 WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
   AND NOT EXISTS (SELECT 1 FROM invoicing_invoiceline l WHERE l.appointment_id = a.id AND NOT l.released)
   AND COALESCE(pf.billed, pd.billed, false)
+  AND NOT {IN_ADVANCE.format(a="a")}
+) billable
+WHERE number IS NULL OR number <= missed_limit
 """
 
 PAYING = f"""
@@ -72,7 +110,10 @@ def _targets(cursor, table: str, pairs: list[tuple]) -> None:
 def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progress):
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS month_end_billing")  # left by an earlier run in the same transaction
-        cursor.execute(BILLING, {"cutoff": cutoff, "zone": timezone.get_current_timezone_name()})
+        cursor.execute(BILLING, {
+            "cutoff": cutoff, "zone": timezone.get_current_timezone_name(), "late_notice": late_notice_hours(),
+            **{f"label_{value}": label for value, label in ServiceAppointment.Outcome.choices},
+        })
         # As in month_end.py, a new invoice takes its arrangement from its first session (a self-funded mentee's
         # invoice can hold sessions under two arrangements), and the invoices are made in the order of their first
         # sessions (so those issued together to one funder are numbered in that order).
@@ -120,9 +161,10 @@ def bill_in_database(cutoff, vat_rate, period_start, period_end, summary, progre
         _targets(cursor, "month_end_invoice_targets", [(key, invoice.pk) for key, invoice in targets])
         cursor.execute(
             """INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name,
-                   outcome, minutes, hourly_rate, net, is_late, released)
+                   outcome, minutes, hourly_rate, net, is_late, released, charge_rule)
                SELECT t.document_id, b.id, b.session_date, b.reference, b.mentee_name, b.outcome, b.minutes,
-                      b.hourly_rate, ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %s, false
+                      b.hourly_rate, ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %s, false,
+                      b.charge_rule
                FROM month_end_billing b JOIN month_end_invoice_targets t ON t.key = b.group_key""",
             [period_start],
         )

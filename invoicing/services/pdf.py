@@ -101,7 +101,8 @@ def _line_rows(lines, amount_field: str, *, invoice: Invoice | None = None) -> l
             "date": short_date(line.session_date),
             "reference": line.reference,
             "mentee": line.mentee_name,
-            "outcome": line.get_outcome_display(),
+            # An invoice line says the rule it was charged by (which starts with the outcome); a statement line the outcome.
+            "outcome": getattr(line, "charge_rule", "") or line.get_outcome_display(),
             "duration": duration(line.minutes),
             "rate": f"{money(line.hourly_rate)}/h",
             "net": money(getattr(line, amount_field)),

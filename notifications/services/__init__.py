@@ -1,3 +1,4 @@
+from .allowance import authorised_hours_digest_send
 from .alerts import finance_alert_queue, ticket_reply_queue
 from .attendance import attendance_emails_queue, funder_emails_settle
 from .corrections import wrap_up_correction_queue, wrap_up_reopened_queue
@@ -9,6 +10,7 @@ from .reminders import leadership_summary_send, wrap_up_reminders_send
 from .requests import wrap_up_request_queue
 
 __all__ = [
+    "authorised_hours_digest_send",
     "attendance_emails_queue",
     "credit_note_email_queue",
     "finance_alert_queue",

@@ -11,14 +11,8 @@ from django.urls import reverse
 
 from notifications.models import OutboxEmail
 
-from .alerts import finance_addresses
+from .alerts import finance_addresses, render_email
 from .outbox import outbox_enqueue
-
-
-def _render(template: str, context: dict) -> tuple[str, str]:
-    context = {**context, "site_url": settings.SITE_URL}
-    return (render_to_string(f"notifications/{template}.txt", context).strip() + "\n",
-            render_to_string(f"notifications/{template}.html", context))
 
 
 def _pounds(amount) -> str:
@@ -27,7 +21,7 @@ def _pounds(amount) -> str:
 
 def _nobody_to_send_to(*, document_label: str, number: str, recipient: str, attachments) -> OutboxEmail | None:
     """The document has no email address to go to: Finance gets it, to send another way or fix the address."""
-    text, html = _render("document_not_sent", {"document_label": document_label, "number": number,
+    text, html = render_email("document_not_sent", {"document_label": document_label, "number": number,
                                                "recipient": recipient, "admin_url": settings.SITE_URL + "/admin/"})
     return outbox_enqueue(
         key=f"finance-alert:no-address:{number}", kind=OutboxEmail.Kind.FINANCE_ALERT, to=finance_addresses(),
@@ -44,7 +38,7 @@ def invoice_email_queue(*, invoice, organisation, attachments: list[dict]) -> Ou
         return None
     org = organisation
     context = {"invoice": invoice, "org": org, "total": _pounds(invoice.total), "vat": _pounds(invoice.vat)}
-    text, html = _render("invoice", context)
+    text, html = render_email("invoice", context)
     return outbox_enqueue(
         key=f"invoice:{invoice.number}", kind=OutboxEmail.Kind.INVOICE, to=[invoice.bill_to_email],
         subject=f"Invoice {invoice.number} from {org.name}: {_pounds(invoice.total)} due by "
@@ -62,7 +56,7 @@ def credit_note_email_queue(*, credit_note, organisation, attachments: list[dict
         return None
     org = organisation
     context = {"credit_note": credit_note, "invoice": invoice, "org": org, "total": _pounds(credit_note.total)}
-    text, html = _render("credit_note", context)
+    text, html = render_email("credit_note", context)
     return outbox_enqueue(
         key=f"credit-note:{credit_note.number}", kind=OutboxEmail.Kind.CREDIT_NOTE, to=[invoice.bill_to_email],
         subject=f"Credit note {credit_note.number} from {org.name}: invoice {invoice.number} cancelled",
@@ -80,7 +74,7 @@ def statement_email_queue(*, statement, organisation, attachments: list[dict]) -
     org = organisation
     context = {"statement": statement, "mentor_name": user.full_name, "org": org, "total": _pounds(statement.total),
                "dashboard_url": settings.SITE_URL + reverse("dashboard")}
-    text, html = _render("payment_statement", context)
+    text, html = render_email("payment_statement", context)
     return outbox_enqueue(
         key=f"statement:{statement.number}", kind=OutboxEmail.Kind.PAYMENT_STATEMENT, to=[user.email],
         subject=f"Your payment statement {statement.number} for {statement.period_start:%B %Y}: "
@@ -119,7 +113,7 @@ def remittance_advice_queue(*, item, organisation) -> OutboxEmail | None:
                "account_name": item.account_name, "sort_code": item.masked_sort_code,
                "account_number": item.masked_account_number, "reference": item.reference,
                "payment_date": run.payment_date, "run_number": run.number}
-    text, html = _render("remittance_advice", context)
+    text, html = render_email("remittance_advice", context)
     return outbox_enqueue(
         key=f"remittance:{statement.number}", kind=OutboxEmail.Kind.REMITTANCE_ADVICE, to=[user.email],
         subject=f"Remittance advice: {_pounds(item.amount)} paid for statement {statement.number}",

@@ -3,8 +3,6 @@
 from collections import defaultdict
 from datetime import date
 
-from django.conf import settings
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from notifications.models import OutboxEmail
@@ -12,6 +10,7 @@ from sessions_app import roles
 from sessions_app.models import ServiceAppointment, User
 from sessions_app.selectors import wrap_up_deadline
 
+from .alerts import render_email
 from .outbox import outbox_enqueue
 
 FINAL_DAYS = 3  # the reminder warns plainly about pay and invoices in the month's last three days
@@ -23,12 +22,6 @@ def _ended_not_wrapped_up(now):
         .select_related("mentor__user", "mentee")
         .order_by("mentor_id", "starts_at")
     )
-
-
-def _render(template: str, context: dict) -> tuple[str, str]:
-    context = {**context, "site_url": settings.SITE_URL}
-    return (render_to_string(f"notifications/{template}.txt", context).strip() + "\n",
-            render_to_string(f"notifications/{template}.html", context))
 
 
 def wrap_up_reminders_send(*, today: date | None = None, now=None) -> int:
@@ -44,7 +37,7 @@ def wrap_up_reminders_send(*, today: date | None = None, now=None) -> int:
     for mentor, appointments in by_mentor.items():
         context = {"mentor": mentor, "appointments": appointments, "deadline": deadline,
                    "final_days": deadline.days_left < FINAL_DAYS}
-        text, html = _render("wrap_up_reminder", context)
+        text, html = render_email("wrap_up_reminder", context)
         count = len(appointments)
         subject = f"{count} session{'s' if count != 1 else ''} to wrap up"
         if context["final_days"]:
@@ -73,7 +66,7 @@ def leadership_summary_send(*, today: date | None = None, now=None) -> int:
     leaders = User.objects.filter(groups__name=roles.SENIOR_LEADERSHIP, is_active=True).order_by("pk")
     queued = 0
     for leader in leaders:
-        text, html = _render("leadership_summary", {"leader": leader, "rows": rows, "deadline": deadline,
+        text, html = render_email("leadership_summary", {"leader": leader, "rows": rows, "deadline": deadline,
                                                      "total": sum(len(a) for _, a in rows)})
         total = sum(len(a) for _, a in rows)
         subject = (f"Month end: {total} session{'s' if total != 1 else ''} still to wrap up across "

@@ -19,6 +19,7 @@ from sessions_app.admin.common import (
 )
 from sessions_app.admin.corrections import WrapUpCorrectionAdminMixin
 from sessions_app.admin.people import MentorListFilter
+from sessions_app.allowance import Hours, arrangements_with_hours
 from sessions_app.hooks import month_lock
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.models import (
@@ -101,12 +102,15 @@ def _when(moment) -> str:
     return f"{date_format(local, 'j F Y')} at {local:%H:%M}"
 
 
-def _funding_option_label(arrangement: FundingArrangement) -> str:
+def _funding_option_label(arrangement: FundingArrangement, hours: Hours | None = None) -> str:
     until = date_format(arrangement.valid_until, "j M Y") if arrangement.valid_until else "open-ended"
     parts = [arrangement.label, f"£{arrangement.hourly_rate} an hour",
              f"valid {date_format(arrangement.valid_from, 'j M Y')} to {until}"]
     if arrangement.hours_allowance:
-        parts.append(f"{arrangement.hours_allowance.normalize():f} hours authorised")
+        authorised = f"{arrangement.hours_allowance.normalize():f} hours authorised"
+        if hours is not None:  # what Finance needs to decide on a session over the authorised hours
+            authorised += f" ({hours.used} used, {hours.left_after_used} left before this session)"
+        parts.append(authorised)
     return " · ".join(parts)
 
 
@@ -116,6 +120,11 @@ class FinanceCompleteForm(forms.Form):
     funding_arrangement = forms.ModelChoiceField(
         queryset=FundingArrangement.objects.none(), required=False, widget=forms.RadioSelect, empty_label=None,
         label="Funding arrangement",
+    )
+    write_off = forms.BooleanField(
+        required=False, label="Write it off",
+        help_text="Bill nobody for this session (for one over its arrangement's authorised hours that neither the "
+                  "funder nor the mentee pays). The mentor is paid as the billing and pay policy says.",
     )
     reply = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), label="Reply",
@@ -128,7 +137,9 @@ class FinanceCompleteForm(forms.Form):
         # Offered: the arrangements valid on the session's date. Accepted for checking: any of the mentee's,
         # so that one that no longer applies (changed meanwhile) gets the service's explanation.
         field.queryset = FundingArrangement.objects.filter(mentee_id=appointment.mentee_id).select_related("funder")
-        field.choices = [(option.pk, _funding_option_label(option)) for option in options]
+        hours = {arrangement.pk: hours for arrangement, hours in arrangements_with_hours(
+            FundingArrangement.objects.filter(pk__in=[option.pk for option in options if option.hours_allowance]))}
+        field.choices = [(option.pk, _funding_option_label(option, hours.get(option.pk))) for option in options]
         if len(options) == 1:
             self.initial["funding_arrangement"] = options[0].pk
 
@@ -212,9 +223,11 @@ class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
         form = FinanceCompleteForm(request.POST or None, appointment=appointment, options=options)
         if request.method == "POST" and form.is_valid():
             try:
+                write_off = form.cleaned_data["write_off"]
                 appointment_finance_complete(
-                    appointment_id=appointment.pk, acting_user=request.user,
-                    funding_arrangement=form.cleaned_data["funding_arrangement"], reply=form.cleaned_data["reply"],
+                    appointment_id=appointment.pk, acting_user=request.user, write_off=write_off,
+                    funding_arrangement=None if write_off else form.cleaned_data["funding_arrangement"],
+                    reply=form.cleaned_data["reply"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -226,7 +239,8 @@ class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
                 appointment.refresh_from_db()
                 self.message_user(
                     request,
-                    f"{appointment.reference} is completed ({appointment.funding_arrangement.label}). "
+                    f"{appointment.reference} is completed "
+                    f"({appointment.funding_arrangement.label if appointment.funding_arrangement else 'written off'}). "
                     f"Its open tickets are answered with your reply, which {appointment.wrapped_up_by or 'the mentor'} "
                     "can now see.",
                     messages.SUCCESS,

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from sessions_app.admin.allowance import HOURS_FIELDS, AuthorisedHoursFilter, HoursColumns, annotated
 from sessions_app.admin.common import AuditTrailAdmin
 from sessions_app.models import Funder, FundingArrangement
 
@@ -32,12 +33,16 @@ class FunderOnlyListFilter(_NamedEmptyChoice, admin.RelatedOnlyFieldListFilter):
 
 
 @admin.register(FundingArrangement)
-class FundingArrangementAdmin(AuditTrailAdmin):
+class FundingArrangementAdmin(HoursColumns, AuditTrailAdmin):
     list_display = (
-        "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", "valid_from", "valid_until",
+        "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", *HOURS_FIELDS, "valid_from",
     )
-    list_filter = ("kind", ("funder", FunderListFilter))
+    list_filter = (AuthorisedHoursFilter, "kind", ("funder", FunderListFilter))
     list_select_related = ("mentee", "funder")
     search_fields = ("mentee__full_name", "funder__name", "reference")
     autocomplete_fields = ("mentee", "funder")
     date_hierarchy = "valid_from"
+
+    def get_queryset(self, request):
+        # Authorised hours used, booked and left, counted for the whole page in its one query.
+        return annotated(super().get_queryset(request))

@@ -96,6 +96,7 @@ class ServiceAppointment(models.Model):
     TRANSITIONS = {
         "wrap_up": ({Status.SCHEDULED}, Status.COMPLETED),
         "wrap_up_missing_information": ({Status.SCHEDULED}, Status.AWAITING_FINANCE),
+        "wrap_up_over_authorised_hours": ({Status.SCHEDULED}, Status.AWAITING_FINANCE),
         "finance_complete": ({Status.AWAITING_FINANCE}, Status.COMPLETED),
         "cancel": ({Status.SCHEDULED}, Status.CANCELLED),
         # A completed wrap-up corrected (Finance; Senior Leadership for the outcome and notes only).

@@ -153,6 +153,9 @@ def _wrap_up_one(*, mentor, acting_user, choice: StatusChoice, now) -> RowResult
     except ValidationError as problem:
         return RowResult(appointment_id, reference, outcome, RowResult.NOT_CHANGED, " ".join(problem.messages))
     if appointment.status == Status.AWAITING_FINANCE:
+        if funding is not None:  # decided, but past the arrangement's authorised hours
+            return RowResult(appointment_id, reference, outcome, RowResult.WITH_FINANCE,
+                             f"over the authorised hours of {funding.label}")
         return RowResult(appointment_id, reference, outcome, RowResult.WITH_FINANCE,
                          f"funding type could not be decided ({decision.problem})")
     return RowResult(appointment_id, reference, outcome, RowResult.COMPLETED)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from sessions_app import events
+from sessions_app.allowance import counting_rules, session_counted_hours, used_hours
 from sessions_app.models import AppointmentEvent, CancellationReason, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
@@ -155,30 +156,73 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
         appointment.notice_hours = appointment.hours_until_start(now)
     appointment.wrapped_up_by = acting_user
     appointment.wrapped_up_at = now
+    # Past the arrangement's authorised hours, the funder is not billed silently: Finance decides.
+    over_hours = None if answers.funding_missing else over_authorised_hours(appointment)
+    if over_hours is not None:
+        _, appointment.status = ServiceAppointment.TRANSITIONS["wrap_up_over_authorised_hours"]
+        appointment.admin_details = "\n\n".join(filter(None, [appointment.admin_details, over_hours]))
+    sent_to_finance = answers.funding_missing or over_hours is not None
     appointment._history_user = acting_user  # the audit trail's "who" (tasks have no request)
     appointment.save()
 
-    kind = AppointmentEvent.Kind.SENT_TO_FINANCE if answers.funding_missing else AppointmentEvent.Kind.WRAPPED_UP
-    AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=_describe(appointment))
+    kind = AppointmentEvent.Kind.SENT_TO_FINANCE if sent_to_finance else AppointmentEvent.Kind.WRAPPED_UP
+    description = _describe(appointment) + ("; over authorised hours" if over_hours else "")
+    AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=description)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
     # The attendance emails, and a Finance ticket carrying the Admin Details.
     events.appointment_wrapped_up.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,
-                                       sent_to_finance=answers.funding_missing)
+                                       sent_to_finance=sent_to_finance,
+                                       finance_reason=OVER_AUTHORISED_HOURS if over_hours else "")
     return appointment
+
+
+OVER_AUTHORISED_HOURS = "over authorised hours"
+
+
+def over_authorised_hours(appointment: ServiceAppointment) -> str | None:
+    """Why the session, about to be wrapped up under its arrangement, goes to Finance: it would take the arrangement
+    past its authorised hours. None when the arrangement sets no limit, or the session fits (or is not billed).
+
+    The arrangement's row is locked until the wrap-up commits, so two wrap-ups at once on its last hour are counted
+    one after the other: the second sees the first's hours, and goes to Finance."""
+    arrangement = appointment.funding_arrangement
+    if arrangement is None or arrangement.hours_allowance is None:
+        return None
+    rules = counting_rules()
+    hours = session_counted_hours(appointment, arrangement, rules=rules)
+    if not hours:
+        return None
+    FundingArrangement.objects.select_for_update().filter(pk=arrangement.pk).values_list("pk").get()
+    used = used_hours(arrangement.pk, rules=rules)
+    allowance = arrangement.hours_allowance
+    if used + hours <= allowance:
+        return None
+    return (
+        f"Over authorised hours: {arrangement.label} has {allowance.normalize():f} hours authorised, "
+        f"{used:.2f} used. This session's {hours:.2f} would make {used + hours:.2f}. Finance decides: bill the "
+        "funder anyway, bill the mentee (self-funded), or write it off."
+    )
 
 
 @transaction.atomic
 def appointment_finance_complete(
-    *, appointment_id: int, acting_user: User, funding_arrangement: FundingArrangement, reply: str, now=None
+    *, appointment_id: int, acting_user: User, funding_arrangement: FundingArrangement | None, reply: str,
+    write_off: bool = False, now=None,
 ) -> ServiceAppointment:
-    """Finance has added the missing information: complete the wrap-up and answer the open tickets."""
+    """Finance has added the missing information (or decided a session over its authorised hours): complete the
+    wrap-up and answer the open tickets. Billed to the arrangement chosen (the funder's, even past its authorised
+    hours, or a self-funded one), or written off: billed to nobody (no arrangement; the mentor is paid as the
+    policy says)."""
     now = now or timezone.now()
     appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
         pk=appointment_id
     )
     appointment.ensure_can("finance_complete", by=acting_user, now=now)
     errors = {}
-    if funding_arrangement is None:
+    if write_off:
+        if funding_arrangement is not None:
+            errors["funding_arrangement"] = "A session written off is billed to nobody: choose no arrangement."
+    elif funding_arrangement is None:
         errors["funding_arrangement"] = "Choose the funding arrangement that applies to this session."
     elif funding_arrangement.pk not in {option.pk for option in funding_options(appointment)}:
         day = date_format(timezone.localdate(appointment.starts_at), "j F Y")
@@ -188,13 +232,16 @@ def appointment_finance_complete(
     if errors:
         raise ValidationError(errors)
 
+    was = appointment.funding_arrangement
     _, appointment.status = ServiceAppointment.TRANSITIONS["finance_complete"]
     appointment.funding_arrangement = funding_arrangement
     appointment._history_user = acting_user
     appointment.save(update_fields=["status", "funding_arrangement", "updated_at"])
+    decision = (f"Written off: billed to nobody{f' (was {was.label})' if was else ''}" if write_off
+                else funding_arrangement.label)
     AppointmentEvent.objects.create(
         appointment=appointment, kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE, occurred_at=now,
-        actor=acting_user, on_behalf_of=None, description=f"{funding_arrangement.label}. {reply.strip()}",
+        actor=acting_user, on_behalf_of=None, description=f"{decision}. {reply.strip()}",
     )
     # The open tickets are answered with the reply, and the funder is told (or corrected).
     events.funding_settled.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,

@@ -59,7 +59,7 @@ def line_values(draw):
     return (draw(st.dates(date(2000, 1, 1), date(2099, 12, 31))), draw(text(20)), draw(text(150)),
             draw(st.sampled_from(["attended", "late_cancellation", "did_not_attend"])),
             draw(st.integers(0, 2**31 - 1)), draw(st.decimals(min_value=0, max_value=Decimal("999999.99"), places=2)),
-            draw(money), draw(st.booleans()), draw(st.booleans()))
+            draw(money), draw(st.booleans()), draw(st.booleans()), draw(text(200)))  # ..., the rule applied
 
 
 def stored(model, ids, leave_out=("id", "created_at")) -> list[dict]:

@@ -2,7 +2,9 @@
 invoicing/services/month_end_sql.py), elsewhere Python does (month_end.py). Both run here on PostgreSQL, each on the
 same random completed sessions across the year (clock changes, midnight, the months' first and last minutes), and
 must write the same invoices and payment statements: the same lines (which sessions, dates, minutes, rates,
-amounts), totals, VAT, numbers once issued, and the same summary. A second run of the month (or the next) after
+amounts), totals, VAT, numbers once issued, and the same summary. Two funders have missed-session rules (a notice
+period, a limit per term or per arrangement, the first hour or the full time) over three terms, so both paths
+number, skip and charge missed sessions alike, and say the same rule on each line. A second run of the month (or the next) after
 more sessions are wrapped up extends the drafts, or, once they are issued, leaves the sessions for the next month.
 """
 
@@ -17,7 +19,9 @@ from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from invoicing.models import Invoice, InvoiceLine, MentorPayRate, OutcomePolicy, PaymentStatement, StatementLine
+from invoicing.models import (
+    Invoice, InvoiceLine, MentorPayRate, MissedSessionRule, OutcomePolicy, PaymentStatement, StatementLine, Term,
+)
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
 from sessions_app import roles
 from sessions_app.models import ServiceAppointment
@@ -60,6 +64,12 @@ def world(db) -> World:
     single = FunderFactory(name="University of Poppleton", single_monthly_invoice=True)
     OutcomePolicy.objects.create(funder=single, outcome=Outcome.DID_NOT_ATTEND, billed=False, paid=True)
     OutcomePolicy.objects.create(funder=single, outcome=Outcome.LATE_CANCELLATION, billed=True, paid=False)
+    MissedSessionRule.objects.create(funder=per_arrangement, notice_hours=48, missed_limit=2, limit_per="term",
+                                     charge="first_hour")
+    MissedSessionRule.objects.create(funder=single, notice_hours=12, missed_limit=1, limit_per="arrangement")
+    for name, first, last in (("Spring", (1, 5), (3, 31)), ("Summer", (4, 15), (7, 15)), ("Autumn", (9, 1), (12, 15))):
+        Term.objects.create(name=f"{name} {moments.YEAR}", starts_on=date(moments.YEAR, *first),
+                            ends_on=date(moments.YEAR, *last))
     mo, kit, sam = (MenteeFactory(full_name=name) for name in ("Mo Mentee", "Kit Mentee", "Sam Mentee"))
     arrangements = [
         FundingArrangementFactory(mentee=mo, funder=per_arrangement, reference="SFE-1", hourly_rate=Decimal("55.00")),
@@ -77,11 +87,12 @@ def world(db) -> World:
 def wrapped_up(starts) -> st.SearchStrategy[tuple]:
     """A wrapped-up session: when, how long booked, whose, funded by which arrangement (None: none chosen),
     outcome, status, the actual minutes recorded (None: the booked time counts), wrapped up by the mentor or on
-    their behalf."""
+    their behalf, the notice a late-notice cancellation was given (hours; None: recorded after the start)."""
     return st.tuples(
         starts, moments.booked, st.integers(0, 1), st.sampled_from([None, 0, 1, 2, 3, 4, 5]),
         st.sampled_from(Outcome.values), st.sampled_from([Status.COMPLETED] * 4 + [Status.AWAITING_FINANCE]),
         st.one_of(st.none(), st.integers(1, 180)), st.booleans(),
+        st.sampled_from([None, "0.0", "11.9", "12.0", "23.9", "24.0", "47.9", "48.0"]),
     )
 
 
@@ -100,7 +111,7 @@ def scenarios(draw):
 def wrap_up(world: World, drawn, first_number: int) -> list[ServiceAppointment]:
     """The drawn sessions, as the wrap-up leaves them, written in one statement."""
     sessions = []
-    for n, (starts_at, length, mentor, arrangement, outcome, status, actual, for_mentor) in enumerate(drawn):
+    for n, (starts_at, length, mentor, arrangement, outcome, status, actual, for_mentor, notice) in enumerate(drawn):
         funding = world.arrangements[arrangement] if arrangement is not None else None
         mentor = world.mentors[mentor]
         sessions.append(ServiceAppointment(
@@ -110,6 +121,7 @@ def wrap_up(world: World, drawn, first_number: int) -> list[ServiceAppointment]:
             funding_arrangement=funding, actual_minutes=actual, session_notes="Notes",
             admin_details="Which funding?" if status == Status.AWAITING_FINANCE else "",
             wrapped_up_by=world.leader if for_mentor else mentor.user, wrapped_up_at=starts_at + length,
+            notice_hours=Decimal(notice) if notice is not None and outcome == Outcome.LATE_CANCELLATION else None,
         ))
     return ServiceAppointment.objects.bulk_create(sessions)
 
@@ -125,7 +137,7 @@ def written() -> dict:
             "vat", "total")),
         "invoice lines": sorted(InvoiceLine.objects.values_list(
             *invoice, "appointment__reference", "session_date", "reference", "mentee_name", "outcome", "minutes",
-            "hourly_rate", "net", "is_late", "released")),
+            "hourly_rate", "net", "is_late", "released", "charge_rule")),
         "statements": sorted(PaymentStatement.objects.values_list(
             "period_start", "mentor_id", "status", "number", "period_end", "total")),
         "statement lines": sorted(StatementLine.objects.values_list(
@@ -158,7 +170,10 @@ def check_against_the_sessions(lines) -> None:
         reference, day, minutes = line[2], line[3], line[7]
         session = sessions[reference]
         booked = int((session.ends_at - session.starts_at).total_seconds() // 60)
-        assert (day, minutes) == (timezone.localdate(session.starts_at), session.actual_minutes or booked), reference
+        expected = session.actual_minutes or booked
+        if isinstance(line[-1], str) and line[-1].endswith("first hour charged"):  # an invoice line under a first-hour funder's rule
+            expected = min(expected, 60)
+        assert (day, minutes) == (timezone.localdate(session.starts_at), expected), reference
 
 
 @examples(15)
