@@ -20,3 +20,11 @@ appointment_wrapped_up = Signal()
 
 # A session was cancelled in advance. Keyword argument: appointment.
 appointment_cancelled = Signal()
+
+# Sessions were booked in the browser (one, or a series at once). Keyword arguments: appointments (in time order),
+# series (or None), acting_user, replaces (the cancelled session they replace, or None).
+appointments_booked = Signal()
+
+# A session still to come was moved to another time. Keyword arguments: appointment (as it is now), was_starts_at,
+# was_ends_at, acting_user.
+appointment_moved = Signal()

@@ -18,3 +18,6 @@ __all__ = [
 from .requests import WrapUpRequest, WrapUpRequestItem  # noqa: E402
 
 __all__ += ["WrapUpRequest", "WrapUpRequestItem"]
+from .scheduling import AppointmentSeries, MentorAssignment  # noqa: E402
+
+__all__ += ["AppointmentSeries", "MentorAssignment"]

@@ -4,10 +4,13 @@ from .accounts import LockedOutAccount, account_unlock, locked_out_accounts
 from .booking import (
     APPOINTMENT_SEQUENCE,
     appointment_book,
+    appointment_move,
     appointment_reschedule,
     mentor_regenerate_calendar_token,
     sequence_allocate,
+    session_book,
 )
+from .series import series_book, series_cancel_following, series_change_following, series_plan
 from .bulk import appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
@@ -27,4 +30,10 @@ __all__ = [
     "wrap_up_request_submit",
     "mentor_regenerate_calendar_token",
     "sequence_allocate",
+    "appointment_move",
+    "session_book",
+    "series_book",
+    "series_cancel_following",
+    "series_change_following",
+    "series_plan",
 ]
