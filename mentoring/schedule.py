@@ -23,6 +23,11 @@ PERIODIC_JOBS = {
         "help": "On the month's last day: email Senior Leadership every mentor's sessions not wrapped up.",
         "takes_day": True,
     },
+    "session-reminders": {
+        "task": "notifications.tasks.send_session_reminders",
+        "schedule": crontab(minute=15),
+        "help": "Every hour: the mentee of each session tomorrow gets a reminder, once per session.",
+    },
     "render-missing-pdfs": {
         "task": "invoicing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),

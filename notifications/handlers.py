@@ -4,6 +4,11 @@ NotificationsConfig.ready; each runs in the transaction of the service that sent
 from sessions_app import events
 
 from notifications.services import attendance_emails_queue, funder_emails_settle, wrap_up_request_queue
+from notifications.services.scheduling import (
+    booking_confirmations_queue,
+    calendar_cancellations_queue,
+    move_emails_queue,
+)
 
 
 def on_wrap_up_request_sent(sender, *, request, **kwargs):
@@ -18,7 +23,23 @@ def on_appointment_wrapped_up_or_cancelled(sender, *, appointment, **kwargs):
     attendance_emails_queue(appointment=appointment)
 
 
+def on_appointments_booked(sender, *, appointments, series=None, replaces=None, **kwargs):
+    booking_confirmations_queue(appointments=appointments, series=series, replaces=replaces)
+
+
+def on_appointment_moved(sender, *, appointment, was_starts_at, was_ends_at, **kwargs):
+    move_emails_queue(appointment=appointment, was_starts_at=was_starts_at, was_ends_at=was_ends_at)
+
+
+def on_appointment_cancelled_take_out_of_calendars(sender, *, appointment, **kwargs):
+    calendar_cancellations_queue(appointment=appointment)
+
+
 def connect() -> None:
+    events.appointments_booked.connect(on_appointments_booked, dispatch_uid="notifications:appointments-booked")
+    events.appointment_moved.connect(on_appointment_moved, dispatch_uid="notifications:appointment-moved")
+    events.appointment_cancelled.connect(on_appointment_cancelled_take_out_of_calendars,
+                                         dispatch_uid="notifications:appointment-cancelled-calendar")
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up_or_cancelled,
                                           dispatch_uid="notifications:appointment-wrapped-up")
     events.appointment_cancelled.connect(on_appointment_wrapped_up_or_cancelled,

@@ -26,6 +26,10 @@ class OutboxEmail(models.Model):
         INVOICE = "invoice", "Invoice to the bill-to contact"
         CREDIT_NOTE = "credit_note", "Credit note to the bill-to contact"
         PAYMENT_STATEMENT = "payment_statement", "Payment statement to a mentor"
+        BOOKING_CONFIRMATION = "booking_confirmation", "Booking confirmation with calendar invitation"
+        SESSION_MOVED = "session_moved", "Session moved, with the calendar update"
+        SESSION_REMINDER = "session_reminder", "Reminder the day before a session"
+        CALENDAR_CANCELLATION = "calendar_cancellation", "Calendar cancellation of a booked session"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -58,7 +62,11 @@ class OutboxEmail(models.Model):
             # Funder emails are one per session, funder and change of funding: their keys say so.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
-                condition=Q(appointment__isnull=False) & ~Q(kind__in=["attendance_funder", "funder_correction"]),
+                # Scheduling emails go to the mentee and the mentor, and a session can move many times: their keys
+                # say which recipient and which version.
+                condition=Q(appointment__isnull=False) & ~Q(kind__in=[
+                    "attendance_funder", "funder_correction", "booking_confirmation", "session_moved",
+                    "session_reminder", "calendar_cancellation"]),
                 name="one_outbox_email_per_appointment_and_kind",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),

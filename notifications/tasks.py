@@ -25,3 +25,10 @@ def send_wrap_up_reminders(day: str | None = None) -> int:
 @shared_task(ignore_result=True)
 def send_leadership_summary(day: str | None = None) -> int:
     return leadership_summary_send(today=date.fromisoformat(day) if day else None)
+
+
+@shared_task(ignore_result=True)
+def send_session_reminders() -> int:
+    from notifications.services.scheduling import session_reminders_send
+
+    return session_reminders_send()
