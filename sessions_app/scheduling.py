@@ -113,9 +113,12 @@ class Repeat:
     count: int | None = None
 
 
-def occurrence_days(first: date, repeat: Repeat) -> list[date]:
+def occurrence_days(first: date, repeat: Repeat | None) -> list[date]:
     """The days of a repeat, by RFC 5545 rules (dateutil's rrule) on the local calendar: the time of day is
-    applied to each day afterwards, so it stays the same wall-clock time across the clock changes."""
+    applied to each day afterwards, so it stays the same wall-clock time across the clock changes. No repeat:
+    the one day."""
+    if repeat is None:
+        return [first]
     if not 1 <= repeat.interval_weeks <= 52:
         raise BookingProblem("Repeat every 1 to 52 weeks.", field="interval_weeks")
     if (repeat.until is None) == (repeat.count is None):
@@ -248,7 +251,8 @@ def funding_at_booking(mentee: Mentee, days: list[date], minutes: int) -> Fundin
                         + ", ".join(a.label for a in valid) + ". The mentor chooses at the wrap-up.")
     uncovered = [day for day in days[1:] if not any(a.is_valid_on(day) for a in arrangements)]
     if valid and uncovered:
-        warnings.append(f"{len(uncovered)} of these sessions (from {date_format(uncovered[0], 'j F Y')}) fall after "
+        verb = "falls" if len(uncovered) == 1 else "fall"
+        warnings.append(f"{len(uncovered)} of these sessions (from {date_format(uncovered[0], 'j F Y')}) {verb} after "
                         "the funding arrangement ends.")
     for hook in FUNDING_WARNING_HOOKS:
         warnings.extend(hook(mentee, days, minutes))

@@ -11,4 +11,4 @@ Appointments and the "Complete wrap-up" page, their events, cancellation reasons
 `wrap_up_requests`; `common` holds what they and the invoicing admin share (the audit trail, read-only inlines).
 """
 
-from sessions_app.admin import appointments, common, funding, people, wrap_up_requests  # noqa: F401 (registers)
+from sessions_app.admin import appointments, common, funding, people, scheduling, wrap_up_requests  # noqa: F401,E501
