@@ -179,6 +179,9 @@ def session_book(*, acting_user: User, mentor: Mentor, mentee: Mentee, day, star
     where, and clashes with the mentor's and the mentee's other sessions; then the next SA reference."""
     now = now or timezone.now()
     check_may_book(acting_user, mentor, mentee)
+    if replaces is not None and (replaces.status != ServiceAppointment.Status.CANCELLED
+                                 or not may_change(acting_user, replaces)):
+        raise BookingProblem(f"{replaces.reference} is not a cancelled session of yours, so nothing replaces it.")
     minutes = check_minutes(booked_minutes)
     location = check_where(mode, location)
     starts_at = local_start(day, start_time)

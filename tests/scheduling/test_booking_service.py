@@ -172,3 +172,9 @@ def test_another_mentor_cannot_move_my_session(mentor, other_mentor, assigned):
     with pytest.raises(Exception, match="is not one of your sessions"):
         appointment_move(appointment_id=appointment.pk, acting_user=other_mentor.user, day=date(2026, 3, 12),
                          start_time=time(10, 0))
+
+
+def test_only_a_cancelled_session_can_be_replaced(mentor, assigned):
+    first = book(mentor.user, mentor, assigned)
+    with pytest.raises(BookingProblem, match=f"{first.reference} is not a cancelled session of yours"):
+        book(mentor.user, mentor, assigned, day=date(2026, 3, 11), replaces=first)
