@@ -163,3 +163,19 @@ def test_another_mentors_session_cannot_be_moved(client, other_mentor, mentor, a
     assert client.get(reverse("appointment-move", args=[appointment.reference])).status_code == 404
     assert client.post(reverse("appointment-move", args=[appointment.reference]),
                        {"date": "2026-03-18", "start_time": "09:00", "booked_minutes": "60"}).status_code == 404
+
+
+def test_booking_forty_weekly_sessions_is_one_request_costing_what_two_cost(mentor_client, mentor, assigned,
+                                                                           django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as two:
+        response = mentor_client.post(reverse("session-book"), {
+            **booking(mentor, assigned, repeat="1", count="2"), "action": "book"})
+    assert response.status_code == 302
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        response = mentor_client.post(reverse("session-book"), {
+            **booking(mentor, assigned, date="2026-03-18", repeat="1", count="40"), "action": "book"})
+    assert response.status_code == 302
+    assert ServiceAppointment.objects.filter(series__count=40).count() == 40
