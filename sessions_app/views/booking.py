@@ -14,7 +14,7 @@ from django.utils import timezone
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.forms.booking import BookingForm, MoveForm, SeriesCancelForm, SeriesChangeForm
 from sessions_app.models import ServiceAppointment
-from sessions_app.scheduling import BookingProblem, bookable_mentors, may_change, span
+from sessions_app.scheduling import BookingProblem, may_book_for_anyone, may_change, mentor_of, span
 from sessions_app.services import appointment_move, series_book, series_cancel_following, series_change_following
 from sessions_app.services import series_plan, session_book
 from sessions_app.views.appointments import visible_appointment
@@ -49,7 +49,7 @@ def _initial(request) -> dict:
 @login_required
 def book(request):
     """Book a session: the form, then a preview (the sessions, their clashes, the funding), then Book."""
-    if not bookable_mentors(request.user).exists():
+    if not (may_book_for_anyone(request.user) or mentor_of(request.user)):
         raise Http404("Only mentors, Senior Leadership and Finance book sessions.")
     form = BookingForm(request.POST if request.method == "POST" else None, initial=_initial(request),
                        user=request.user)

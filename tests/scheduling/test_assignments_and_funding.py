@@ -50,3 +50,11 @@ def test_no_funding_at_all_is_said_and_other_checks_can_add_warnings(mentee, mon
     note = funding_at_booking(mentee, [date(2026, 3, 10), date(2026, 3, 17)], 60)
     assert note.warnings == ["No funding arrangement covers 10 March 2026. Finance will need to add one.",
                              "2 × 60 minutes would exceed the hours."]
+
+
+def test_the_mentees_admin_page_offers_to_book_them_a_session(finance_client, mentor, mentee):
+    page = finance_client.get(reverse("admin:sessions_app_mentee_change", args=[mentee.pk])).content.decode()
+    link = f'{reverse("session-book")}?mentee={mentee.pk}'
+    assert f'<a href="{link}">Book a session</a>' in page
+    booking_page = finance_client.get(link).content.decode()
+    assert f'<option value="{mentee.pk}" selected>Mo Mentee</option>' in booking_page
