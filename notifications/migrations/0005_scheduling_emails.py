@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('notifications', '0004_funder_corrections_and_wrap_up_requests'),
-        ('sessions_app', '0010_scheduling_assignments_series_and_moves'),
+        ('sessions_app', '0011_scheduling_assignments_series_and_moves'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from .booking import (
     session_book,
 )
 from .series import series_book, series_cancel_following, series_change_following, series_plan
-from .bulk import appointments_wrap_up_for_mentor, wrap_up_request_submit
+from .bulk import StatusChoice, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
@@ -21,6 +21,7 @@ __all__ = [
     "locked_out_accounts",
     "appointment_cancel",
     "APPOINTMENT_SEQUENCE",
+    "StatusChoice",
     "WrapUp",
     "appointment_book",
     "appointment_reschedule",

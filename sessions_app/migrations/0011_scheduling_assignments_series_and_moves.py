@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0009_funder_tax_point_and_mentor_address'),
+        ('sessions_app', '0010_late_cancellation_reason_in_wrap_up_requests'),
     ]
 
     operations = [
