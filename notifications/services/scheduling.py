@@ -68,14 +68,18 @@ def booking_confirmations_queue(*, appointments: list[ServiceAppointment], serie
 def move_emails_queue(*, appointment: ServiceAppointment, was_starts_at, was_ends_at) -> int:
     """The mentee (and the mentor) hear the old and the new time, with the updated calendar event."""
     queued = 0
+    now = span(appointment.starts_at, appointment.ends_at)
+    time_changed = (was_starts_at, was_ends_at) != (appointment.starts_at, appointment.ends_at)
+    subject = (f"Moved: mentoring session {appointment.reference} is now {now}" if time_changed else
+               f"Changed: mentoring session {appointment.reference}, {now}, is now "
+               f"{appointment.get_mode_display().lower()}")
     for role, address, greeting in _recipients(appointment):
-        context = {"greeting": greeting, "role": role, "appointment": appointment,
-                   "was": span(was_starts_at, was_ends_at), "now": span(appointment.starts_at, appointment.ends_at),
+        context = {"greeting": greeting, "role": role, "appointment": appointment, "time_changed": time_changed,
+                   "was": span(was_starts_at, was_ends_at), "now": now,
                    "other_name": appointment.mentor.name if role == "mentee" else appointment.mentee.full_name}
         queued += outbox_enqueue(
             key=f"moved:{appointment.reference}:{appointment.calendar_sequence}:{role}", kind=Kind.SESSION_MOVED,
-            to=[address], subject=f"Moved: mentoring session {appointment.reference} is now "
-                                  f"{span(appointment.starts_at, appointment.ends_at)}",
+            to=[address], subject=subject,
             text_body=_text("session_moved", context), appointment=appointment,
             attachments=[_invitation([appointment], method="REQUEST", to=address)],
         ) is not None

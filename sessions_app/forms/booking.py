@@ -134,7 +134,14 @@ class BookingForm(WhenFields):
 
 
 class MoveForm(WhenFields):
+    """Move or change one session: when, how long, and (left as they are unless changed) how and where."""
+
+    mode = forms.ChoiceField(label="How", choices=ServiceAppointment.Mode.choices, required=False,
+                             widget=forms.RadioSelect,
+                             error_messages={"invalid_choice": "Choose in person, online or phone."})
+    location = BookingForm.base_fields["location"]
     clash_override_reason = BookingForm.base_fields["clash_override_reason"]
+    clean_location = BookingForm.clean_location
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

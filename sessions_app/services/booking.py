@@ -89,15 +89,13 @@ def appointment_reschedule(
             f"{appointment.reference} is {appointment.get_status_display()}: only a Scheduled session can be changed."
         )
     before = _when_where(appointment)
-    moved = (appointment.starts_at, appointment.ends_at) != (starts_at, ends_at)
     appointment.starts_at, appointment.ends_at, appointment.mode, appointment.location = starts_at, ends_at, mode, location
     appointment.clean()
     after = _when_where(appointment)
     if before == after:
         return appointment
     appointment._history_user = acting_user
-    if moved:  # calendar apps take the event with the higher SEQUENCE as the update (RFC 5545)
-        appointment.calendar_sequence += 1
+    appointment.calendar_sequence += 1  # calendar apps take the event with the higher SEQUENCE as the update
     appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "calendar_sequence", "updated_at"])
     AppointmentEvent.record(
         appointment, AppointmentEvent.Kind.RESCHEDULED, by=acting_user, description=f"was {before}; now {after}"
@@ -201,9 +199,11 @@ def session_book(*, acting_user: User, mentor: Mentor, mentee: Mentee, day, star
 
 @transaction.atomic
 def appointment_move(*, appointment_id: int, acting_user: User, day, start_time, booked_minutes: int | None = None,
-                     clash_override_reason: str = "", now: datetime | None = None) -> ServiceAppointment:
-    """Move a session that has not started to another time: the same checks as booking; its history says from
-    when to when; the calendar event keeps its UID and its SEQUENCE goes up; the mentee is emailed."""
+                     mode: str | None = None, location: str | None = None, clash_override_reason: str = "",
+                     now: datetime | None = None) -> ServiceAppointment:
+    """Move a session that has not started to another time, or change where it happens ("edit this session"):
+    the same checks as booking; its history says from what to what; the calendar event keeps its UID and its
+    SEQUENCE goes up; the mentee and the mentor are emailed. `mode` and `location` None: they stay as they are."""
     now = now or timezone.now()
     current = ServiceAppointment.objects.select_related("mentor__user", "mentee").get(pk=appointment_id)
     if not may_change(acting_user, current):
@@ -217,27 +217,42 @@ def appointment_move(*, appointment_id: int, acting_user: User, day, start_time,
         raise AppointmentActionNotAllowed(f"{appointment.reference} has already started, so it cannot be moved. "
                                           "Wrap it up instead.")
     minutes = check_minutes(booked_minutes if booked_minutes is not None else appointment.booked_minutes)
+    new_mode = appointment.mode if mode is None else mode
+    new_location = check_where(new_mode, appointment.location if location is None else location)
     starts_at = local_start(day, start_time)
-    check_future(starts_at, now)
     ends_at = real_end(starts_at, minutes)
-    if (starts_at, ends_at) == (appointment.starts_at, appointment.ends_at):
-        raise BookingProblem(f"{appointment.reference} is already at that time.", field="date")
-    (clashes,) = clashes_for(mentor_id=appointment.mentor_id, mentee_id=appointment.mentee_id,
-                             slots=[(starts_at, ends_at)], exclude_ids=[appointment.pk])
-    reason = check_clash_override(acting_user=acting_user, clashes=clashes, reason=clash_override_reason,
-                                  mentor_id=appointment.mentor_id)
-    was_starts_at, was_ends_at = appointment.starts_at, appointment.ends_at
+    time_changed = (starts_at, ends_at) != (appointment.starts_at, appointment.ends_at)
+    place_changed = (new_mode, new_location) != (appointment.mode, appointment.location)
+    if not (time_changed or place_changed):
+        raise BookingProblem(f"{appointment.reference} is already at that time and place.", field="date")
+    reason = ""
+    if time_changed:
+        check_future(starts_at, now)
+        (clashes,) = clashes_for(mentor_id=appointment.mentor_id, mentee_id=appointment.mentee_id,
+                                 slots=[(starts_at, ends_at)], exclude_ids=[appointment.pk])
+        reason = check_clash_override(acting_user=acting_user, clashes=clashes, reason=clash_override_reason,
+                                      mentor_id=appointment.mentor_id)
+    was_starts_at, was_ends_at, was_where = appointment.starts_at, appointment.ends_at, _where(appointment)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
+    appointment.mode, appointment.location = new_mode, new_location
     appointment.calendar_sequence += 1
     if reason:
         appointment.clash_override_reason = reason
     appointment._history_user = acting_user
-    appointment.save(update_fields=["starts_at", "ends_at", "calendar_sequence", "clash_override_reason",
-                                    "updated_at"])
-    description = f"Moved from {span(was_starts_at, was_ends_at)} to {span(starts_at, ends_at)}."
+    appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "calendar_sequence",
+                                    "clash_override_reason", "updated_at"])
+    parts = []
+    if time_changed:
+        parts.append(f"Moved from {span(was_starts_at, was_ends_at)} to {span(starts_at, ends_at)}.")
+    if place_changed:
+        parts.append(f"Now {_where(appointment)} (was {was_where}).")
     if reason:
-        description += f" Booked over a clash: {reason}"
-    AppointmentEvent.record(appointment, AppointmentEvent.Kind.MOVED, by=acting_user, description=description)
+        parts.append(f"Booked over a clash: {reason}")
+    AppointmentEvent.record(appointment, AppointmentEvent.Kind.MOVED, by=acting_user, description=" ".join(parts))
     events.appointment_moved.send(sender=ServiceAppointment, appointment=appointment, was_starts_at=was_starts_at,
                                   was_ends_at=was_ends_at, acting_user=acting_user)
     return appointment
+
+
+def _where(appointment: ServiceAppointment) -> str:
+    return appointment.get_mode_display().lower() + (f", {appointment.location}" if appointment.location else "")

@@ -176,16 +176,16 @@ def series_change_following(*, appointment_id: int, acting_user: User, start_tim
                            f"{clash_message(clashing[0], mentor_id=first.mentor_id)}", clashing[0])
     for session, (starts_at, ends_at) in zip(sessions, slots):
         was_starts_at, was_ends_at = session.starts_at, session.ends_at
-        moved = (starts_at, ends_at) != (was_starts_at, was_ends_at)
+        changed = (starts_at, ends_at, mode, location) != (was_starts_at, was_ends_at, session.mode, session.location)
         session.starts_at, session.ends_at, session.mode, session.location = starts_at, ends_at, mode, location
-        if moved:
+        if changed:
             session.calendar_sequence += 1
         session._history_user = acting_user
         session.save(update_fields=["starts_at", "ends_at", "mode", "location", "calendar_sequence", "updated_at"])
         AppointmentEvent.record(session, AppointmentEvent.Kind.MOVED, by=acting_user,
                                 description=f"Series changed from here on: was {span(was_starts_at, was_ends_at)}; "
                                             f"now {span(starts_at, ends_at)}.")
-        if moved:
+        if changed:
             events.appointment_moved.send(sender=ServiceAppointment, appointment=session, was_starts_at=was_starts_at,
                                           was_ends_at=was_ends_at, acting_user=acting_user)
     return sessions

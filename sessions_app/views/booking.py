@@ -110,12 +110,15 @@ def move(request, reference):
     local = timezone.localtime(appointment.starts_at)
     form = MoveForm(request.POST if request.method == "POST" else None, user=request.user,
                     initial={"date": local.date(), "start_time": local.strftime("%H:%M"),
-                             "booked_minutes": appointment.booked_minutes})
+                             "booked_minutes": appointment.booked_minutes, "mode": appointment.mode,
+                             "location": appointment.location})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             moved = appointment_move(appointment_id=appointment.pk, acting_user=request.user, day=data["date"],
                                      start_time=data["start_time"], booked_minutes=data["booked_minutes"],
+                                     mode=data["mode"] or None,
+                                     location=data["location"] if "location" in request.POST else None,
                                      clash_override_reason=data.get("clash_override_reason", ""))
         except BookingProblem as problem:
             _show_problem(form, problem)
@@ -123,8 +126,9 @@ def move(request, reference):
             messages.error(request, str(problem))
             return redirect(appointment)
         else:
-            messages.success(request, f"{moved.reference} is moved to {span(moved.starts_at, moved.ends_at)}. "
-                                      f"{moved.mentee.full_name} is emailed the old and the new time.")
+            messages.success(request, f"{moved.reference} is now {span(moved.starts_at, moved.ends_at)}, "
+                                      f"{moved.get_mode_display().lower()}. {moved.mentee.full_name} is emailed "
+                                      "what changed.")
             return redirect(moved)
     return render(request, "sessions_app/move.html", {"form": form, "appointment": appointment})
 

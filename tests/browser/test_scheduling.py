@@ -60,7 +60,7 @@ def test_a_mentor_books_a_series_moves_one_and_cancels_and_rebooks_another(page,
     page.get_by_label("Date", exact=True).fill((first_day + timedelta(days=1)).isoformat())
     page.get_by_label("Starts at").fill("10:00")
     page.get_by_role("button", name="Move").click()
-    seen(page.get_by_text(f"{booked[0].reference} is moved to"))
+    seen(page.get_by_text(f"{booked[0].reference} is now "))
     subject, update = invitations_to(mentee.email)[-1]
     assert subject.startswith(f"Moved: mentoring session {booked[0].reference}")
     (event,) = update.walk("VEVENT")

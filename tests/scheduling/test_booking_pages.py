@@ -128,8 +128,29 @@ def test_moving_from_the_page(mentor_client, mentor, assigned):
     assert 'value="2026-03-17"' in page and 'value="16:00"' in page
     response = mentor_client.post(reverse("appointment-move", args=[appointment.reference]),
                                   {"date": "2026-03-18", "start_time": "09:00", "booked_minutes": "60"}, follow=True)
-    assert (f"{appointment.reference} is moved to Wednesday 18 March 2026, 09:00–10:00. Mo Mentee is emailed the "
-            "old and the new time.") in text(response)
+    assert (f"{appointment.reference} is now Wednesday 18 March 2026, 09:00–10:00, phone. Mo Mentee is emailed "
+            "what changed.") in text(response)
+
+
+def test_changing_only_where_a_session_happens_from_the_move_page(mentor_client, mentor, assigned,
+                                                                  django_capture_on_commit_callbacks):
+    appointment = session_book(acting_user=mentor.user, mentor=mentor, mentee=assigned, day=date(2026, 3, 17),
+                               start_time=time(16, 0), booked_minutes=60, mode="in_person", location="Room 2")
+    url = reverse("appointment-move", args=[appointment.reference])
+    refused = text(mentor_client.post(url, {"date": "2026-03-17", "start_time": "16:00", "booked_minutes": "60",
+                                            "mode": "online", "location": "Room 2"}))
+    assert "An online session needs its meeting link, starting https://." in refused
+    with django_capture_on_commit_callbacks(execute=True):
+        mentor_client.post(url, {"date": "2026-03-17", "start_time": "16:00", "booked_minutes": "60",
+                                 "mode": "online", "location": "https://meet.example/x"})
+    appointment.refresh_from_db()
+    assert (appointment.mode, appointment.location, appointment.calendar_sequence) == (
+        "online", "https://meet.example/x", 1)
+    assert appointment.events.get(kind="moved").description == "Now online, https://meet.example/x (was in person, Room 2)."
+    email = OutboxEmail.objects.get(kind="session_moved", to=[assigned.email])
+    assert email.subject == (f"Changed: mentoring session {appointment.reference}, Tuesday 17 March 2026, "
+                             "16:00–17:00, is now online")
+    assert "has changed: the time is the same." in email.text_body
 
 
 def test_moving_to_the_past_says_so(mentor_client, mentor, assigned):
