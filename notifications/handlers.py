@@ -36,13 +36,14 @@ def on_appointment_cancelled_take_out_of_calendars(sender, *, appointment, **kwa
 
 
 def connect() -> None:
-    events.appointments_booked.connect(on_appointments_booked, dispatch_uid="notifications:appointments-booked")
-    events.appointment_moved.connect(on_appointment_moved, dispatch_uid="notifications:appointment-moved")
-    events.appointment_cancelled.connect(on_appointment_cancelled_take_out_of_calendars,
-                                         dispatch_uid="notifications:appointment-cancelled-calendar")
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up_or_cancelled,
                                           dispatch_uid="notifications:appointment-wrapped-up")
     events.appointment_cancelled.connect(on_appointment_wrapped_up_or_cancelled,
                                          dispatch_uid="notifications:appointment-cancelled")
     events.wrap_up_request_sent.connect(on_wrap_up_request_sent, dispatch_uid="notifications:wrap-up-request-sent")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")
+    # After the attendance handler: the calendar cancellation rides on the mentee's attendance email.
+    events.appointments_booked.connect(on_appointments_booked, dispatch_uid="notifications:appointments-booked")
+    events.appointment_moved.connect(on_appointment_moved, dispatch_uid="notifications:appointment-moved")
+    events.appointment_cancelled.connect(on_appointment_cancelled_take_out_of_calendars,
+                                         dispatch_uid="notifications:appointment-cancelled-calendar")

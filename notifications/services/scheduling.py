@@ -87,24 +87,32 @@ def move_emails_queue(*, appointment: ServiceAppointment, was_starts_at, was_end
 
 
 def calendar_cancellations_queue(*, appointment: ServiceAppointment) -> int:
-    """A session booked with an invitation, now cancelled: METHOD:CANCEL takes it out of both calendars (the
-    mentee's attendance email says why)."""
+    """A session booked with an invitation, now cancelled: METHOD:CANCEL takes it out of both calendars. The
+    mentee's comes attached to their attendance email (queued just before, in the same transaction, saying why),
+    so they get one email; the mentor gets a short one of their own. Returns how many emails carry it."""
     if not OutboxEmail.objects.filter(appointment=appointment, kind=Kind.BOOKING_CONFIRMATION).exists() and not (
             appointment.series_id and OutboxEmail.objects.filter(
                 kind=Kind.BOOKING_CONFIRMATION, appointment__series_id=appointment.series_id).exists()):
         return 0
-    queued = 0
-    for role, address, greeting in _recipients(appointment):
-        context = {"greeting": greeting, "appointment": appointment,
-                   "when": span(appointment.starts_at, appointment.ends_at)}
-        queued += outbox_enqueue(
-            key=f"calendar-cancel:{appointment.reference}:{role}", kind=Kind.CALENDAR_CANCELLATION, to=[address],
-            subject=f"Cancelled: mentoring session {appointment.reference}, "
-                    f"{span(appointment.starts_at, appointment.ends_at)}",
-            text_body=_text("calendar_cancellation", context), appointment=appointment,
-            attachments=[_invitation([appointment], method="CANCEL", to=address)],
-        ) is not None
-    return queued
+    carried = 0
+    attendance = OutboxEmail.objects.filter(appointment=appointment, kind=Kind.ATTENDANCE_MENTEE,
+                                            status=OutboxEmail.Status.PENDING).first()
+    if attendance is not None:
+        attendance.attachments = [*attendance.attachments,
+                                  _invitation([appointment], method="CANCEL", to=appointment.mentee.email)]
+        attendance.save(update_fields=["attachments"])
+        carried += 1
+    context = {"greeting": appointment.mentor.name, "appointment": appointment,
+               "when": span(appointment.starts_at, appointment.ends_at)}
+    address = appointment.mentor.user.email
+    carried += outbox_enqueue(
+        key=f"calendar-cancel:{appointment.reference}:mentor", kind=Kind.CALENDAR_CANCELLATION, to=[address],
+        subject=f"Cancelled: mentoring session {appointment.reference}, "
+                f"{span(appointment.starts_at, appointment.ends_at)}",
+        text_body=_text("calendar_cancellation", context), appointment=appointment,
+        attachments=[_invitation([appointment], method="CANCEL", to=address)],
+    ) is not None
+    return carried
 
 
 def session_reminders_send(*, now=None) -> int:

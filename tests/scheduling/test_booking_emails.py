@@ -94,19 +94,36 @@ def test_moving_tells_both_the_old_and_new_time_and_updates_the_same_calendar_ev
     assert OutboxEmail.objects.filter(kind="session_moved").count() == 4
 
 
-def test_cancelling_a_booked_session_sends_a_calendar_cancellation(mentor, assigned, django_capture_on_commit_callbacks):
+def test_cancelling_a_booked_session_takes_it_out_of_both_calendars(mentor, assigned,
+                                                                    django_capture_on_commit_callbacks):
     appointment = book_one(mentor, assigned, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         appointment_cancel(appointment_id=appointment.pk, acting_user=mentor.user,
                            reason=CancellationReason.objects.first(), internal_note="Ill.")
-    cancels = [m for m in mail.outbox if m.subject.startswith("Cancelled: mentoring session")]
-    assert sorted(m.to[0] for m in cancels) == ["ann@example.com", assigned.email]
-    (name, content, mimetype), = cancels[0].attachments
-    cal = Calendar.from_ical(content)
-    assert cal["METHOD"] == "CANCEL" and mimetype == "text/calendar; method=CANCEL"
-    (event,) = cal.walk("VEVENT")
-    assert str(event["UID"]) == f"{appointment.reference}@mentoring" and event["STATUS"] == "CANCELLED"
-    assert event["SEQUENCE"] == 1
+    # The mentee gets one email: the attendance email saying why, carrying the calendar cancellation.
+    (to_mentee,) = [m for m in mail.outbox if m.to == [assigned.email]]
+    assert "has been cancelled" in to_mentee.body
+    (to_mentor,) = [m for m in mail.outbox if m.to == ["ann@example.com"]]
+    assert to_mentor.subject == f"Cancelled: mentoring session {appointment.reference}, Tuesday 10 March 2026, 16:00–17:00"
+    for message in (to_mentee, to_mentor):
+        (name, content, mimetype), = message.attachments
+        cal = Calendar.from_ical(content)
+        assert cal["METHOD"] == "CANCEL" and mimetype == "text/calendar; method=CANCEL"
+        (event,) = cal.walk("VEVENT")
+        assert str(event["UID"]) == f"{appointment.reference}@mentoring" and event["STATUS"] == "CANCELLED"
+        assert event["SEQUENCE"] == 1
+
+
+def test_a_session_booked_without_an_invitation_sends_no_calendar_cancellation(mentor, mentee,
+                                                                               django_capture_on_commit_callbacks):
+    from tests.factories import AppointmentFactory
+
+    appointment = AppointmentFactory(mentor=mentor, mentee=mentee)
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(appointment_id=appointment.pk, acting_user=mentor.user,
+                           reason=CancellationReason.objects.first(), internal_note="Ill.")
+    assert [m.to for m in mail.outbox] == [[mentee.email]] and not mail.outbox[0].attachments
 
 
 def test_the_reminder_goes_the_day_before_once_however_often_the_job_runs(mentor, assigned, time_machine,
