@@ -69,7 +69,22 @@ MIDDLEWARE = [
 ROOT_URLCONF = "mentoring.urls"
 WSGI_APPLICATION = "mentoring.wsgi.application"
 
+# Two engines (README, Architecture, "Templates"): Jinja2 renders the project's own templates in jinja2/ (every
+# browser page, email and PDF); Django's engine renders the admin and its customisations in templates/admin/.
+# A name is looked up in that order, so an admin template is never shadowed unless jinja2/ holds the same path.
 TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "mentoring.jinja2.environment",
+            "context_processors": [
+                "django.contrib.auth.context_processors.auth",
+                "sessions_app.context_processors.roles",
+            ],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

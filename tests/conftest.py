@@ -70,6 +70,36 @@ def pytest_runtest_setup(item):
         require("postgres", "needs PostgreSQL: set DATABASE_URL=postgres://postgres@127.0.0.1:5432/mentoring")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jinja2_templates_recorded():
+    """Django's test client records what a response rendered (response.templates, response.context) from the
+    template_rendered signal, which only Django's own engine sends, once its test set-up has instrumented it. The
+    pages, emails and PDFs are Jinja2 templates (README, Architecture, "Templates"): their backend sends it too
+    while the tests run, before rendering as Django's does (so a page's context comes before those of the form
+    widgets it renders), with what the view gave and what the context processors add (user, roles), as Django's
+    RequestContext has."""
+    from django.template.backends.jinja2 import Template
+    from django.template.backends.utils import csrf_input_lazy, csrf_token_lazy
+    from django.test.signals import template_rendered
+
+    original = Template.render
+
+    def render(self, context=None, request=None):
+        context = {} if context is None else context
+        if request is not None:  # what the backend adds, done here once, so the signal carries it too
+            context["request"] = request
+            context["csrf_input"] = csrf_input_lazy(request)
+            context["csrf_token"] = csrf_token_lazy(request)
+            for processor in self.backend.template_context_processors:
+                context.update(processor(request))
+        template_rendered.send(sender=self, template=self.template, context=context)
+        return original(self, context)
+
+    Template.render = render
+    yield
+    Template.render = original
+
+
 def _is_transactional(item) -> bool:
     marker = item.get_closest_marker("django_db")
     return "live_server" in item.fixturenames or "transactional_db" in item.fixturenames or bool(

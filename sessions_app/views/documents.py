@@ -8,7 +8,7 @@ a ready-made link (or "–" while the PDF is being rendered).
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.urls import reverse
-from django.utils.html import format_html
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
 from invoicing.models import CreditNote, Invoice, PaymentStatement
@@ -31,7 +31,8 @@ def document_pdf_link(document, text: str | None = None) -> str:
     """A link to the document's PDF for the admin, or "–" while there is none yet."""
     if not document.pdf:
         return "–"
-    return format_html('<a href="{}">{}</a>', document_pdf_url(document), text or f"{document.number}.pdf")
+    return render_to_string("admin/includes/document_pdf_link.html",
+                            {"url": document_pdf_url(document), "text": text or f"{document.number}.pdf"})
 
 
 @require_safe

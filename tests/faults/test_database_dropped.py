@@ -67,7 +67,7 @@ def written_for(appointment) -> dict:
 def assert_clean_error_page(response):
     assert response.status_code == 500
     assert "500.html" in [template.name for template in response.templates], (
-        "no templates/500.html: Django's bare 'Server Error (500)' page is shown")
+        "no jinja2/500.html: Django's bare 'Server Error (500)' page is shown")
     page = response.content.decode()
     assert "Something went wrong" in page and "Mentoring" in page
 
