@@ -113,10 +113,14 @@ def calendar_day(context, cell):
     today = '<span class="visually-hidden">Today, </span>' if cell.is_today else ""
     entries = "".join(_calendar_entry(entry, with_mentor) for entry in cell.appointments)
     more = f'<li class="calendar__more">+{int(cell.hidden)} more</li>' if cell.hidden else ""
+    book_url, today_date = context.get("book_url"), context.get("today")
+    book = (f' <a class="calendar__book" href="{escape(book_url)}?date={day.isoformat()}">+<span class="visually-hidden">'
+            f' Book a session on {day.day} {MONTHS[day.month - 1]}</span></a>'
+            if book_url and today_date and day >= today_date else "")
     return mark_safe(  # noqa: S308 (entries escaped; the rest digits and fixed names)
         f'<div class="{classes}" role="cell">\n'
         f'      <div class="calendar__date">{today}<span class="calendar__weekday">{WEEKDAYS[day.weekday()]} </span>'
-        f'{day.day}<span class="calendar__monthname"> {MONTHS[day.month - 1]}</span></div>\n'
+        f'{day.day}<span class="calendar__monthname"> {MONTHS[day.month - 1]}</span>{book}</div>\n'
         f'      <ul class="calendar__items">\n        {entries}\n        {more}\n      </ul>\n    </div>'
     )
 
