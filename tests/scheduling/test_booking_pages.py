@@ -204,6 +204,6 @@ def test_booking_forty_weekly_sessions_is_one_request_costing_what_two_cost(ment
 
 def test_each_calendar_day_from_today_on_links_to_booking_on_that_day(mentor_client, mentor):
     page = text(mentor_client.get(reverse("calendar-month", args=[2026, 3])))
-    assert f'href="{reverse("session-book")}?date=2026-03-20">+<span class="visually-hidden"> Book a session on 20 March' in page
+    assert f'href="{reverse("session-book")}?date=2026-03-20">+<span class="visually-hidden"> Book a session on 20 Mar' in page
     assert f'{reverse("session-book")}?date=2026-03-02"' in page  # today
     assert f'{reverse("session-book")}?date=2026-03-01"' not in page  # yesterday
