@@ -30,6 +30,11 @@ PERIODIC_JOBS = {
                 "(AUTHORISED_HOURS_WARNING) or ending within 30 days. Once a week, however often it runs.",
         "takes_day": True,
     },
+    "session-reminders": {
+        "task": "notifications.tasks.send_session_reminders",
+        "schedule": crontab(minute=15),
+        "help": "Every hour: the mentee of each session tomorrow gets a reminder, once per session.",
+    },
     "render-missing-pdfs": {
         "task": "invoicing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),

@@ -10,6 +10,11 @@ from notifications.services import (
     wrap_up_reopened_queue,
     wrap_up_request_queue,
 )
+from notifications.services.scheduling import (
+    booking_confirmations_queue,
+    calendar_cancellations_queue,
+    move_emails_queue,
+)
 
 
 def on_wrap_up_request_sent(sender, *, request, **kwargs):
@@ -30,6 +35,16 @@ def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):
 
 def on_wrap_up_reopened(sender, *, appointment, acting_user, reason, **kwargs):
     wrap_up_reopened_queue(appointment=appointment, acting_user=acting_user, reason=reason)
+def on_appointments_booked(sender, *, appointments, series=None, replaces=None, **kwargs):
+    booking_confirmations_queue(appointments=appointments, series=series, replaces=replaces)
+
+
+def on_appointment_moved(sender, *, appointment, was_starts_at, was_ends_at, **kwargs):
+    move_emails_queue(appointment=appointment, was_starts_at=was_starts_at, was_ends_at=was_ends_at)
+
+
+def on_appointment_cancelled_take_out_of_calendars(sender, *, appointment, **kwargs):
+    calendar_cancellations_queue(appointment=appointment)
 
 
 def connect() -> None:
@@ -41,3 +56,8 @@ def connect() -> None:
     events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")
     events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="notifications:wrap-up-corrected")
     events.wrap_up_reopened.connect(on_wrap_up_reopened, dispatch_uid="notifications:wrap-up-reopened")
+    # After the attendance handler: the calendar cancellation rides on the mentee's attendance email.
+    events.appointments_booked.connect(on_appointments_booked, dispatch_uid="notifications:appointments-booked")
+    events.appointment_moved.connect(on_appointment_moved, dispatch_uid="notifications:appointment-moved")
+    events.appointment_cancelled.connect(on_appointment_cancelled_take_out_of_calendars,
+                                         dispatch_uid="notifications:appointment-cancelled-calendar")

@@ -31,6 +31,10 @@ class OutboxEmail(models.Model):
         WRAP_UP_REOPENED = "wrap_up_reopened", "A mentor's session reopened, to wrap up again"
         REMITTANCE_ADVICE = "remittance_advice", "Remittance advice to a mentor: a statement paid"
         AUTHORISED_HOURS = "authorised_hours", "Weekly to Finance: funding arrangements to renew"
+        BOOKING_CONFIRMATION = "booking_confirmation", "Booking confirmation with calendar invitation"
+        SESSION_MOVED = "session_moved", "Session moved, with the calendar update"
+        SESSION_REMINDER = "session_reminder", "Reminder the day before a session"
+        CALENDAR_CANCELLATION = "calendar_cancellation", "Calendar cancellation of a booked session"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -64,9 +68,12 @@ class OutboxEmail(models.Model):
             # keys say so.
             models.UniqueConstraint(
                 fields=["appointment", "kind"],
+                # Scheduling emails go to the mentee and the mentor, and a session can move many times: their keys
+                # say which recipient and which version; corrections can follow one another.
                 condition=Q(appointment__isnull=False) & ~Q(kind__in=[
                     "attendance_funder", "funder_correction", "attendance_correction", "statement_correction",
-                    "wrap_up_reopened"]),
+                    "wrap_up_reopened", "booking_confirmation", "session_moved", "session_reminder",
+                    "calendar_cancellation"]),
                 name="one_outbox_email_per_appointment_and_kind",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),

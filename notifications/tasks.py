@@ -7,6 +7,7 @@ from celery import shared_task
 from notifications.services import (
     authorised_hours_digest_send, leadership_summary_send, outbox_deliver, outbox_sweep, wrap_up_reminders_send,
 )
+from notifications.services.scheduling import session_reminders_send
 
 
 @shared_task(ignore_result=True)
@@ -32,3 +33,8 @@ def send_leadership_summary(day: str | None = None) -> int:
 @shared_task(ignore_result=True)
 def send_authorised_hours_digest(day: str | None = None) -> int:
     return authorised_hours_digest_send(today=date.fromisoformat(day) if day else None)
+
+
+@shared_task(ignore_result=True)
+def send_session_reminders() -> int:
+    return session_reminders_send()

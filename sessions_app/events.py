@@ -31,3 +31,11 @@ wrap_up_corrected = Signal()
 # acting_user, before (WrapUpRecord), reason. A handler refuses (raises AppointmentActionNotAllowed, undoing the
 # reopen) when the session is on an issued document.
 wrap_up_reopened = Signal()
+
+# Sessions were booked in the browser (one, or a series at once). Keyword arguments: appointments (in time order),
+# series (or None), acting_user, replaces (the cancelled session they replace, or None).
+appointments_booked = Signal()
+
+# A session still to come was moved to another time. Keyword arguments: appointment (as it is now), was_starts_at,
+# was_ends_at, acting_user.
+appointment_moved = Signal()

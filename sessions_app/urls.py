@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, calendar, corrections, leadership, my_details, pages
+from sessions_app.views import appointments, booking, calendar, corrections, leadership, my_details, pages
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("calendar/<int:year>/<int:month>/", calendar.month, name="calendar-month"),
     path("calendar/feed/<str:token>.ics", calendar.feed, name="calendar-feed"),
     path("calendar/feed/new-address/", calendar.feed_new_address, name="calendar-feed-new-address"),
+    path("sessions/book/", booking.book, name="session-book"),
+    path("appointments/<str:reference>/move/", booking.move, name="appointment-move"),
+    path("appointments/<str:reference>/series/", booking.series, name="appointment-series"),
     path("appointments/<str:reference>/", appointments.detail, name="appointment-detail"),
     path("appointments/<str:reference>/wrap-up/", WrapUpWizard.as_view(), name="appointment-wrap-up"),
     path("appointments/<str:reference>/ticket/", appointments.ticket, name="appointment-ticket"),

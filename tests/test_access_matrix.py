@@ -33,9 +33,10 @@ from django.utils import timezone
 from invoicing.models import Invoice, OrganisationDetails, PaymentStatement
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from sessions_app import roles
-from sessions_app.models import CancellationReason, Mentor, ServiceAppointment
 from invoicing.services.payment_runs import next_working_day_after, payment_run_create
-from sessions_app.services import bank_details_save, mentor_regenerate_calendar_token
+from sessions_app.models import CancellationReason, Mentor, MentorAssignment, ServiceAppointment
+from sessions_app.scheduling import Repeat
+from sessions_app.services import bank_details_save, mentor_regenerate_calendar_token, series_book
 from tests.factories import (
     PASSWORD,
     AppointmentFactory,
@@ -84,6 +85,7 @@ class World:
     old_token: str  # the owner's calendar feed address before they asked for a new one
     locked_out: str  # an address locked out after five failed log-ins (the other mentor's)
     documents: dict = field(default_factory=dict)  # "invoice", "credit-note", "statement": issued, with PDFs
+    in_series: ServiceAppointment | None = None  # the first of the owner's series (fixture `series`)
 
     def user(self, role):
         return {
@@ -100,6 +102,7 @@ def world(db):
     mentor_regenerate_calendar_token(mentor=owner)
     mentee = MenteeFactory(full_name="Mo Mentee")
     arrangement = FundingArrangementFactory(mentee=mentee)
+    MentorAssignment.objects.create(mentor=owner, mentee=mentee)  # the owner books sessions with Mo Mentee
     now = timezone.now().replace(microsecond=0)
     for _ in range(5):
         Client().post(reverse("login"), {"username": other.user.email, "password": "not-the-password"})
@@ -187,6 +190,27 @@ def payment_run(world, bank_details):
 
 def run_url(name, *args):
     return lambda w: reverse(name, args=[w.documents["payment run"].pk, *args])
+
+
+@pytest.fixture
+def series(world):
+    """The owner's weekly series of three, from ten days on; `world.in_series` is its first session."""
+    start = timezone.localtime() + timedelta(days=10)
+    _, booked = series_book(acting_user=world.owner.user, mentor=world.owner, mentee=world.future.mentee,
+                            first_day=start.date(), start_time=start.time().replace(hour=10, minute=0, second=0,
+                                                                                     microsecond=0),
+                            booked_minutes=60, mode="phone", location="", repeat=Repeat(1, count=3))
+    world.in_series = booked[0]
+    return booked
+
+
+def a_free_day(w, days=20):
+    return (timezone.localdate() + timedelta(days=days)).isoformat()
+
+
+def booking_form(w):
+    return {"mentor": w.owner.pk, "mentee": w.future.mentee_id, "date": a_free_day(w), "start_time": "08:00",
+            "booked_minutes": "60", "mode": "phone", "repeat": "none", "ends": "count", "action": "book"}
 
 
 # --------------------------------------------------------------------------- how each row is requested
@@ -350,6 +374,36 @@ TABLE: dict[str, Row] = {
     "Cancel Session, a session that has started": Row(
         "appointments/<str:reference>/cancel/", get(sa("appointment-cancel")),
         cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE)),
+    # ---- scheduling: book, move, a series from one session on
+    "Book a session (own assigned mentees; Senior Leadership and Finance: anyone's)": Row(
+        "sessions/book/", get(lambda w: reverse("session-book")),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Book a session: booked (POST), the owner's mentee": Row(
+        "sessions/book/", post(lambda w: reverse("session-book"), booking_form),
+        cells(LOGIN, SA_PAGE, "200", SA_PAGE, SA_PAGE), changes_data=True),
+    "Move a session that has not started": Row(
+        "appointments/<str:reference>/move/", get(sa("appointment-move", "future")),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "Move a session: moved (POST)": Row(
+        "appointments/<str:reference>/move/",
+        post(sa("appointment-move", "future"),
+             lambda w: {"date": a_free_day(w, 21), "start_time": "08:00", "booked_minutes": "60"}),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    "Move a session that has started": Row(
+        "appointments/<str:reference>/move/", get(sa("appointment-move")),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE)),
+    "This and all following sessions of a series": Row(
+        "appointments/<str:reference>/series/", get(sa("appointment-series", "in_series")),
+        cells(LOGIN, "200", "404", "200", "200"), needs=("series",)),
+    "This and all following: changed (POST)": Row(
+        "appointments/<str:reference>/series/",
+        post(sa("appointment-series", "in_series"),
+             lambda w: {"action": "change", "change-start_time": "07:00", "change-booked_minutes": "45",
+                        "change-mode": "phone"}),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True, needs=("series",)),
+    "This and all following, a session not in a series": Row(
+        "appointments/<str:reference>/series/", get(sa("appointment-series", "future")),
+        cells(LOGIN, "404", "404", "404", "404")),
     "Ticket to Finance about a session": Row(
         "appointments/<str:reference>/ticket/", get(sa("appointment-ticket")),
         cells(LOGIN, "200", "404", "200", "200")),
@@ -716,6 +770,7 @@ def test_every_state_changing_view_is_checked():
         "mentors/<int:mentor_id>/wrap-up/", "wrap-up-request/", "accounts/locked-out/unlock/", ADMIN_PREFIX,
         "appointments/<str:reference>/correct/",
         "my-details/",
+        "sessions/book/", "appointments/<str:reference>/move/", "appointments/<str:reference>/series/",
     }
 
 

@@ -26,7 +26,9 @@ def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_bod
     """Queue an email in the caller's transaction and send it once that commits.
 
     `attachments` are files already in Django's default storage, read when the email is sent:
-    [{"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"}].
+    [{"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"}],
+    or small text files kept in the row itself: [{"name": "session.ics", "content": "BEGIN:VCALENDAR...",
+    "mimetype": "text/calendar; method=REQUEST"}] (calendar invitations).
 
     Returns None, and queues nothing, when an email with this key exists already or there is nobody to send to."""
     recipients = sorted({address.strip() for address in to if address and address.strip()})
@@ -49,6 +51,10 @@ def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_bod
 def _checked(attachments: list[dict]) -> list[dict]:
     checked = []
     for attachment in attachments:
+        if attachment.get("name") and isinstance(attachment.get("content"), str) and not attachment.get("path"):
+            checked.append({"name": attachment["name"], "content": attachment["content"],
+                            "mimetype": attachment.get("mimetype") or "text/plain"})
+            continue
         if not attachment.get("name") or not attachment.get("path"):
             raise ValueError(f"An attachment needs a name and a storage path: {attachment!r}")
         checked.append({"name": attachment["name"], "path": attachment["path"],
@@ -59,6 +65,9 @@ def _checked(attachments: list[dict]) -> list[dict]:
 def _attach_files(message: EmailMultiAlternatives, attachments: list[dict]) -> None:
     """Read each attachment from storage as the email goes; a missing file fails the send, which is retried."""
     for attachment in attachments:
+        if "content" in attachment:
+            message.attach(attachment["name"], attachment["content"], attachment["mimetype"])
+            continue
         with default_storage.open(attachment["path"], "rb") as file:
             message.attach(attachment["name"], file.read(), attachment["mimetype"])
 

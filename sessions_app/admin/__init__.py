@@ -11,4 +11,6 @@ Appointments and the "Complete wrap-up" page, their events, cancellation reasons
 `wrap_up_requests`; `common` holds what they and the invoicing admin share (the audit trail, read-only inlines).
 """
 
-from sessions_app.admin import appointments, bank_details, common, funding, people, wrap_up_requests  # noqa: F401,E501 (registers)
+from sessions_app.admin import (  # noqa: F401 (registers)
+    appointments, bank_details, common, funding, people, scheduling, wrap_up_requests,
+)

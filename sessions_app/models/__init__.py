@@ -19,3 +19,6 @@ from .requests import WrapUpRequest, WrapUpRequestItem  # noqa: E402
 from .bank_details import MentorBankDetails  # noqa: E402
 
 __all__ += ["MentorBankDetails", "WrapUpRequest", "WrapUpRequestItem"]
+from .scheduling import AppointmentSeries, MentorAssignment  # noqa: E402
+
+__all__ += ["AppointmentSeries", "MentorAssignment"]

@@ -91,6 +91,7 @@ class ServiceAppointment(models.Model):
     class Mode(models.TextChoices):
         IN_PERSON = "in_person", "In person"
         ONLINE = "online", "Online"
+        PHONE = "phone", "Phone"
 
     # The only moves a Service Appointment can make: action -> (from statuses, to status).
     TRANSITIONS = {
@@ -116,6 +117,19 @@ class ServiceAppointment(models.Model):
         help_text="Address or room for in-person sessions; meeting link for online ones.",
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
+
+    # Scheduling (issue 17): the repeat it belongs to, the iCalendar SEQUENCE (one more at each move, so calendar
+    # apps update the event they have), and why Senior Leadership booked it over a clash.
+    series = models.ForeignKey(
+        "sessions_app.AppointmentSeries", on_delete=models.SET_NULL, null=True, blank=True, related_name="appointments",
+    )
+    calendar_sequence = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Goes up each time the session is moved (the calendar event's SEQUENCE).",
+    )
+    clash_override_reason = models.TextField(
+        "why it was booked over a clash", blank=True,
+        help_text="Senior Leadership's reason for booking it although the mentor or mentee had another session then.",
+    )
 
     # Filled in by the wrap-up.
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
@@ -191,6 +205,7 @@ class ServiceAppointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["mentor", "starts_at"]),
+            models.Index(fields=["mentee", "starts_at"], name="sa_mentee_starts"),  # the mentee's clashes
             # Covering (PostgreSQL): Senior Leadership's mentors waiting longest, and the month's sessions by day and
             # by status (the dashboard's tiles tell cancelled from the outcome), are read from the index alone.
             models.Index(fields=["status", "starts_at"], include=["mentor"], name="sa_status_starts_mentor"),
@@ -333,6 +348,7 @@ class AppointmentEvent(models.Model):
     class Kind(models.TextChoices):
         BOOKED = "booked", "Booked"
         RESCHEDULED = "rescheduled", "Changed"
+        MOVED = "moved", "Moved"
         WRAPPED_UP = "wrapped_up", "Wrapped up"
         SENT_TO_FINANCE = "sent_to_finance", "Sent to Finance"
         COMPLETED_BY_FINANCE = "completed_by_finance", "Completed by Finance"

@@ -5,10 +5,13 @@ from .bank_details import BankDetails, bank_details_clean, bank_details_reveal, 
 from .booking import (
     APPOINTMENT_SEQUENCE,
     appointment_book,
+    appointment_move,
     appointment_reschedule,
     mentor_regenerate_calendar_token,
     sequence_allocate,
+    session_book,
 )
+from .series import series_book, series_cancel_following, series_change_following, series_plan
 from .bulk import StatusChoice, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
 from .corrections import KEEP, WrapUpRecord, appointment_correct, appointment_reopen
@@ -39,4 +42,10 @@ __all__ = [
     "wrap_up_request_submit",
     "mentor_regenerate_calendar_token",
     "sequence_allocate",
+    "appointment_move",
+    "session_book",
+    "series_book",
+    "series_cancel_following",
+    "series_change_following",
+    "series_plan",
 ]

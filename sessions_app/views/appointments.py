@@ -23,6 +23,22 @@ def visible_appointment(request, reference):
     return get_object_or_404(appointments, reference=reference.upper())
 
 
+def scheduling_actions(appointment, user) -> dict:
+    """Move, "this and all following" for a series, and "Book a replacement?" once cancelled (issue 17)."""
+    from django.urls import reverse
+
+    from sessions_app.scheduling import may_change
+
+    changeable = (appointment.status == appointment.Status.SCHEDULED and not appointment.has_started()
+                  and may_change(user, appointment))
+    cancelled = appointment.status == appointment.Status.CANCELLED and may_change(user, appointment)
+    return {
+        "can_move": changeable,
+        "can_change_series": changeable and appointment.series_id is not None,
+        "rebook_url": f"{reverse('session-book')}?replaces={appointment.reference}" if cancelled else None,
+    }
+
+
 def _offers_cancel(appointment, user) -> bool:
     """Cancel Session is offered until the start; inside the late-notice window it leads to the wrap-up."""
     problem = appointment.blocker("cancel", by=user)
@@ -46,6 +62,7 @@ def detail(request, reference):
             "can_cancel": _offers_cancel(appointment, request.user),
             # Senior Leadership correct the outcome and notes here; Finance corrects everything in the admin.
             "can_correct": request.user.acts_for_mentors and appointment.can("correct", by=request.user),
+            **scheduling_actions(appointment, request.user),
         },
     )
 

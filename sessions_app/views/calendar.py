@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
@@ -34,6 +35,9 @@ def month(request, year=None, month=None):
             "mentor_id": mentor_id,
             "mentors": selectors.mentors_for_filter(request.user),
             "feed_url": feed_url,
+            # Each day from today on links to Book a session on that date (issue 17).
+            "book_url": reverse("session-book"),
+            "today": timezone.localdate(),
         },
     )
 
