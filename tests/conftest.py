@@ -95,6 +95,7 @@ def migration_data(request):
     importlib.import_module("invoicing.migrations.0004_default_policy_and_finance_permissions").seed(apps)
     importlib.import_module("invoicing.migrations.0007_finance_history_permissions").assign_roles(apps)
     importlib.import_module("sessions_app.migrations.0006_unlock_accounts_permission").assign_roles(apps)
+    importlib.import_module("privacy.migrations.0002_finance_personal_data_permissions").assign_roles(apps)
 
 
 TEST_VAT_NUMBER = "GB 123 4567 89"
