@@ -36,6 +36,8 @@ NOT_EXPORTED = {
     "sessions_app.Sequence": "counters for reference numbers; `name` is the counter's name",
     "auth.Group": "the three roles; `name` is the role's",
     "auth.Permission": "what each role may do; `name` describes the permission",
+    "sessions_app.User_user_permissions": "permissions given to one user beyond their role (their roles are "
+                                          "exported); erasing a mentor takes them away",
     "admin.LogEntry": "the admin's own log of Finance's edits; it names records, and erasure sweeps names from it. "
                       "The records themselves, and their versions, are exported",
     "sessions.Session": "log-in sessions: signed data that expires after 8 hours; erasing a mentor logs them out",

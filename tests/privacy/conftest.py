@@ -7,14 +7,17 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
-from invoicing.models import Invoice, PaymentStatement
+from invoicing.models import Invoice, MentorPayRate, PaymentStatement
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
 from invoicing.services.tickets import ticket_raise
 from sessions_app.models import CancellationReason, FundingArrangement, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
-from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
+from sessions_app.services.bulk import wrap_up_request_submit
+from tests.factories import PASSWORD, AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
 
 LONDON = ZoneInfo("Europe/London")
 Outcome = ServiceAppointment.Outcome
@@ -25,6 +28,7 @@ NOTES = "Mo planned the dissertation's second chapter"
 ADMIN_DETAILS = "Mo says a new purchase order is coming"
 INTERNAL_NOTE = "Mo has a hospital appointment that week"
 TICKET_MESSAGE = "Is Mo funded by the university this term?"
+REQUEST_MESSAGE = "Mo Mentee's session went ahead but I was off sick after it"
 
 
 @dataclass
@@ -68,7 +72,7 @@ def _month_end(year, month, finance, today, capture):
 
 
 @pytest.fixture
-def mo(db, finance_user, django_capture_on_commit_callbacks) -> History:
+def mo(db, finance_user, leader, django_capture_on_commit_callbacks) -> History:
     mentee = MenteeFactory(full_name=NAME, email=EMAIL, phone=PHONE, address="1 Mentee Lane\nLeeds\nLS1 1AA")
     mentor = MentorFactory(user__full_name="Ann Mentor", user__email="ann@example.com",
                            address="2 Mentor Road\nYork\nYO1 1AA")
@@ -97,5 +101,15 @@ def mo(db, finance_user, django_capture_on_commit_callbacks) -> History:
         history.documents["2026"]["credit note"] = invoice_credit(
             invoice_id=Invoice.objects.get(mentee=mentee, period_start=date(2026, 3, 1)).pk, acting_user=finance_user,
             reason=f"{NAME} was charged for a session the university funds.", today=date(2026, 4, 2))
+    # A session still to wrap up, which the mentor asks Senior Leadership to do (they email them about it).
+    waiting = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=_at(date(2026, 4, 14)))
+    with django_capture_on_commit_callbacks(execute=True):
+        wrap_up_request_submit(mentor=mentor, acting_user=mentor.user, items=[(waiting.pk, Outcome.ATTENDED)],
+                               message=REQUEST_MESSAGE, now=_at(date(2026, 4, 15)))
+    history.sessions.append(waiting)
+    MentorPayRate.objects.create(mentor=mentor, hourly_rate="32.00", valid_from=date(2026, 4, 1))
+    # The mentor logs in, and later mistypes their password.
+    Client().post(reverse("login"), {"username": "ann@example.com", "password": PASSWORD})
+    Client().post(reverse("login"), {"username": "ann@example.com", "password": "wrong"})
     assert FundingArrangement.objects.filter(mentee=mentee).count() == 2
     return history

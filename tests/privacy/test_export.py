@@ -20,7 +20,7 @@ from privacy.selectors import MENTEE_SECTIONS
 from privacy.services import personal_data_export
 from sessions_app import roles
 from tests.factories import AppointmentFactory, MenteeFactory
-from tests.privacy.conftest import ADMIN_DETAILS, EMAIL, INTERNAL_NOTE, NAME, NOTES, TICKET_MESSAGE
+from tests.privacy.conftest import ADMIN_DETAILS, EMAIL, INTERNAL_NOTE, NAME, NOTES, REQUEST_MESSAGE, TICKET_MESSAGE
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -48,7 +48,7 @@ def test_finance_exports_everything_held_about_a_mentee(mo, finance_client, fina
                                 "created_at": data["profile"][0]["created_at"]}]
     assert [row["kind"] for row in data["funding_arrangements"]] == ["Self-funded", "Funded"]
     sessions = {row["reference"]: row for row in data["sessions"]}
-    assert len(sessions) == 5
+    assert len(sessions) == 6
     assert sessions[mo.sessions[0].reference]["session_notes"] == NOTES
     assert sessions[mo.sessions[0].reference]["outcome"] == "Attended"
     assert sessions[mo.sessions[3].reference]["admin_details"] == ADMIN_DETAILS
@@ -112,7 +112,10 @@ def test_a_mentors_export_holds_their_sessions_and_statements_but_not_the_mentee
     data = json.loads(archive.read("personal-data.json"))
     assert data["profile"][0]["full_name"] == "Ann Mentor" and data["profile"][0]["email"] == "ann@example.com"
     assert data["roles"] == [{"role": roles.MENTOR}]
-    assert len(data["sessions"]) == 5
+    assert len(data["sessions"]) == 6
+    assert [row["message"] for row in data["wrap_up_requests"]] == [REQUEST_MESSAGE]
+    assert [row["hourly_rate"] for row in data["pay_rates"]] == ["32.00"]
+    assert len(data["log_ins"]) == 1 and data["lock_outs"][0]["failures_since_start"] == 1
     assert {row["subject"] for row in data["finance_tickets"]} == {
         "Mo's funding", f"{mo.sessions[3].reference}: information missing at wrap-up"}
     assert {row["number"] for row in data["payment_statements"]} == {
