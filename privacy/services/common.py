@@ -75,7 +75,7 @@ DOCUMENT_MODELS = (Invoice, CreditNote, PaymentStatement)
 def remove_pdfs(model, query: Q, now) -> int:
     """Removes the PDFs of the documents matching `query` (the files once the transaction commits) and marks them
     so that the render job leaves them alone."""
-    rows = list(model.objects.filter(query).filter(pdf_removed_at__isnull=True).values_list("pk", "pdf"))
+    rows = list(dict(model.objects.filter(query).filter(pdf_removed_at__isnull=True).values_list("pk", "pdf")).items())
     if not rows:
         return 0
     ids = [pk for pk, _ in rows]

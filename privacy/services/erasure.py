@@ -103,8 +103,14 @@ def _emails(query: Q) -> int:
 
 
 def _tickets(query: Q) -> int:
-    changed = update_with_history(FinanceTicket, query, {"subject": ERASED, "message": ERASED})
-    FinanceTicket.objects.filter(query).exclude(reply="").update(reply=ERASED)
+    """The tickets' text, and the emails that quoted it (to Finance when logged, to whoever logged it when answered:
+    notifications' keys for them)."""
+    ids = list(FinanceTicket.objects.filter(query).values_list("pk", flat=True))
+    keys = [key for pk in ids for key in (f"finance-alert:ticket:{pk}", f"ticket-reply:{pk}", f"ticket-reply:{pk}:mentor")]
+    if keys:
+        _emails(Q(key__in=keys))
+    changed = update_with_history(FinanceTicket, Q(pk__in=ids), {"subject": ERASED, "message": ERASED})
+    FinanceTicket.objects.filter(pk__in=ids).exclude(reply="").update(reply=ERASED)
     return changed
 
 
@@ -150,6 +156,13 @@ def _erase_mentee(mentee: Mentee, label: str, now) -> dict:
         now=now,
     ))
     today = timezone.localdate(now)
+    # Anyone's documents past retention with lines naming them (a funder's invoice, the mentor's statement) lose
+    # their PDFs too.
+    counts["PDFs naming them removed"] = remove_pdfs(
+        Invoice, Q(pk__in=Invoice.objects.filter(lines__appointment__mentee=mentee).values("pk"))
+        & documents_past_retention(Invoice, today), now) + remove_pdfs(
+        PaymentStatement, Q(pk__in=PaymentStatement.objects.filter(lines__appointment__mentee=mentee).values("pk"))
+        & documents_past_retention(PaymentStatement, today), now)
     counts["invoice lines past retention"] = InvoiceLine.objects.filter(
         Q(appointment__mentee=mentee) & _via("invoice", Invoice, today)).update(mentee_name=label)
     counts["statement lines past retention"] = StatementLine.objects.filter(
@@ -174,7 +187,7 @@ def _erase_mentor(mentor: Mentor, label: str, now) -> dict:
             "last_login": None, "password": user.password}),
         "emails": _emails(_addressed_to(email)),
         "Finance tickets": _tickets(Q(raised_by=user)),
-        "wrap-up requests": WrapUpRequest.objects.filter(mentor=mentor).exclude(message="").update(message=""),
+        "wrap-up requests": _wrap_up_requests(mentor),
         "log-in records": sum(model.objects.filter(username__iexact=email).delete()[0]
                               for model in (AccessAttempt, AccessFailureLog, AccessLog)),
         "log-in sessions": _end_sessions(user),
@@ -194,6 +207,14 @@ def _erase_mentor(mentor: Mentor, label: str, now) -> dict:
         Q(statement__mentor=mentor) & _via("statement", PaymentStatement, today),
         wrapped_up_by_name=user.full_name).update(wrapped_up_by_name=label)
     return counts
+
+
+def _wrap_up_requests(mentor) -> int:
+    """Their messages to Senior Leadership, and the emails that carried them (notifications' keys for them)."""
+    ids = list(WrapUpRequest.objects.filter(mentor=mentor).values_list("pk", flat=True))
+    for pk in ids:
+        _emails(Q(key__startswith=f"wrap-up-request:{pk}:"))
+    return WrapUpRequest.objects.filter(pk__in=ids).exclude(message="").update(message="")
 
 
 def _end_sessions(user) -> int:
