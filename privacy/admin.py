@@ -16,7 +16,7 @@ from privacy.models import Erasure, PersonalDataExport, Subject, WithheldNote
 from privacy.selectors import erasure_preview
 from privacy.services import ErasureRefused, person_erase, personal_data_export
 from sessions_app.admin.common import ViewOnlyAdmin
-from sessions_app.models import Mentee, Mentor
+from sessions_app.models import Mentee, Mentor, ServiceAppointment
 
 
 class ErasureForm(forms.Form):
@@ -153,15 +153,29 @@ class ErasureAdmin(ViewOnlyAdmin):
 
 
 class WithheldNoteForm(forms.ModelForm):
+    session = forms.CharField(label="Session", max_length=20, help_text="Its reference, e.g. SA-000123.",
+                              error_messages={"required": "Enter the session's reference, e.g. SA-000123."})
+
     class Meta:
         model = WithheldNote
-        fields = ("appointment", "reason")
+        fields = ("reason",)
 
-    def clean_appointment(self):
-        appointment = self.cleaned_data["appointment"]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            del self.fields["session"]
+
+    def clean_session(self):
+        reference = self.cleaned_data["session"].strip().upper()
+        appointment = ServiceAppointment.objects.filter(reference=reference).first() if "\x00" not in reference else None
+        if appointment is None:
+            raise forms.ValidationError(f"There is no session {reference}.")
         if not appointment.cancellation_note.strip():
             raise forms.ValidationError(f"{appointment.reference} has no internal cancellation note to withhold.")
-        return appointment
+        if WithheldNote.objects.filter(appointment=appointment).exists():
+            raise forms.ValidationError(f"The internal note of {appointment.reference} is already withheld.")
+        self.instance.appointment = appointment
+        return reference
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -177,15 +191,15 @@ class WithheldNoteAdmin(admin.ModelAdmin):
     form = WithheldNoteForm
     list_display = ("appointment", "reason", "withheld_by", "withheld_at")
     list_select_related = ("appointment", "withheld_by")
-    autocomplete_fields = ("appointment",)
     search_fields = ("appointment__reference",)
-    readonly_fields = ("withheld_by", "withheld_at")
+
+    def get_fields(self, request, obj=None):
+        return ("appointment", "reason", "withheld_by", "withheld_at") if obj is not None else ("session", "reason")
 
     def get_readonly_fields(self, request, obj=None):
-        return ("appointment", *self.readonly_fields) if obj is not None else self.readonly_fields
+        return ("appointment", "withheld_by", "withheld_at") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.withheld_by = request.user
         super().save_model(request, obj, form, change)
-

@@ -196,6 +196,10 @@ def admin_mentor_action(w):
     return {"action": "regenerate_calendar_token", "_selected_action": [w.owner.pk], "index": 0}
 
 
+def personal_data(action, **fields):
+    return lambda w: {"action": action, "_selected_action": [w.arrangement.mentee_id], "index": 0, **fields}
+
+
 def mentor_list(w):
     return reverse("mentor-wrap-up", args=[w.owner.pk])
 
@@ -352,6 +356,20 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
         csrf_role="Finance"),
+    "Admin: export a mentee's personal data (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"), personal_data("export_personal_data")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), changes_data=True, csrf_role="Finance"),
+    "Admin: erase a mentee, the confirmation page (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"), personal_data("erase_person")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), changes_data=True, csrf_role="Finance"),
+    "Admin: erase a mentee, confirmed with a reason (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"),
+                           personal_data("erase_person", confirm_erasure="yes", reason="Request DP-1")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        csrf_role="Finance"),
+    "Admin: internal notes withheld from exports": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:privacy_withheldnote_changelist")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
 }
 
 # Log-in itself changes data (it starts a session), so it is checked for CSRF too, but it is not a table row.

@@ -83,7 +83,7 @@ def test_finance_exports_everything_held_about_a_mentee(mo, finance_client, fina
 
 def test_an_internal_note_finance_withholds_is_left_out_with_the_reason(mo, finance_client, finance_user):
     response = finance_client.post(reverse("admin:privacy_withheldnote_add"), {
-        "appointment": mo.cancelled.pk, "reason": "It names another student."})
+        "session": mo.cancelled.reference.lower(), "reason": "It names another student."})
     assert response.status_code == 302
     assert WithheldNote.objects.get().withheld_by == finance_user
 
@@ -98,12 +98,14 @@ def test_an_internal_note_finance_withholds_is_left_out_with_the_reason(mo, fina
 
 def test_a_note_can_only_be_withheld_from_a_session_that_has_one(mo, finance_client):
     response = finance_client.post(reverse("admin:privacy_withheldnote_add"), {
-        "appointment": mo.sessions[0].pk, "reason": "No reason."})
+        "session": mo.sessions[0].reference, "reason": "No reason."})
     assert response.status_code == 200
     assert f"{mo.sessions[0].reference} has no internal cancellation note to withhold." in response.content.decode()
     response = finance_client.post(reverse("admin:privacy_withheldnote_add"), {
-        "appointment": mo.cancelled.pk, "reason": "   "})
-    assert "This field is required." in response.content.decode() or "Say why" in response.content.decode()
+        "session": mo.cancelled.reference, "reason": "   "})
+    assert "This field is required." in response.content.decode()
+    response = finance_client.post(reverse("admin:privacy_withheldnote_add"), {"session": "SA-999999", "reason": "x"})
+    assert "There is no session SA-999999." in response.content.decode()
     assert not WithheldNote.objects.exists()
 
 
