@@ -53,7 +53,8 @@ class Section:
     title: str  # the heading in summary.html
     explanation: str
     models: tuple  # what it reads, for the completeness test
-    rows: Callable[[object], Iterator[dict]]
+    rows: Callable[[object], Iterator[dict]]  # every row has the same keys
+    in_summary: bool = True  # False: in personal-data.json only (the audit trail's versions, dozens of columns)
 
 
 def _labelled(rows, **choices):
@@ -90,7 +91,7 @@ def _with_cancellation_note(rows):
         reason = row.pop("withheld_reason")
         if reason:
             row["internal_cancellation_note"] = "Withheld from this export"
-            row["internal_note_withheld_because"] = reason
+        row["internal_note_withheld_because"] = reason
         yield row
 
 
@@ -318,13 +319,13 @@ MENTEE_SECTIONS = (
             "including those addressed to a funder.", (InvoiceLine,), mentee_invoice_lines),
     Section("credit_notes", "Credit notes addressed to you", "", (CreditNote,), mentee_credit_notes),
     Section("session_versions", "Earlier versions of your sessions", "The audit trail: every saved version.",
-            (ServiceAppointment.history.model,), mentee_session_versions),
+            (ServiceAppointment.history.model,), mentee_session_versions, in_summary=False),
     Section("funding_versions", "Earlier versions of your funding arrangements", "",
-            (FundingArrangement.history.model,), mentee_funding_versions),
+            (FundingArrangement.history.model,), mentee_funding_versions, in_summary=False),
     Section("invoice_versions", "Earlier versions of your invoices", "", (Invoice.history.model,),
-            mentee_invoice_versions),
+            mentee_invoice_versions, in_summary=False),
     Section("credit_note_versions", "Earlier versions of your credit notes", "", (CreditNote.history.model,),
-            mentee_credit_note_versions),
+            mentee_credit_note_versions, in_summary=False),
 )
 
 MENTOR_SECTIONS = (
@@ -347,7 +348,7 @@ MENTOR_SECTIONS = (
     Section("payment_statement_lines", "The lines of your payment statements", "", (StatementLine,),
             mentor_statement_lines),
     Section("payment_statement_versions", "Earlier versions of your payment statements", "",
-            (PaymentStatement.history.model,), mentor_statement_versions),
+            (PaymentStatement.history.model,), mentor_statement_versions, in_summary=False),
     Section("log_ins", "Your log-ins", "", (AccessLog,), mentor_log_ins),
     Section("failed_log_ins", "Failed log-ins with your email address", "", (AccessFailureLog,),
             mentor_failed_log_ins),

@@ -91,7 +91,7 @@ def person_erase(*, kind: str, person_id: int, acting_user, reason: str, now=Non
     counts = {key: value for key, value in counts.items() if value}
     erasure = Erasure.objects.create(subject_kind=kind, subject_id=person.pk, erased_by=acting_user,
                                      erased_at=now, reason=reason, counts=counts)
-    logger.info("Erased %s by user %s: %s", label, acting_user.pk, counts)
+    logger.info("Erasure of %s %s by user %s: %s", kind, person.pk, acting_user.pk, counts)
     return erasure
 
 

@@ -12,13 +12,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.formats import date_format
 
 from privacy.models import PersonalDataExport, Subject
 from privacy.selectors import SECTIONS, documents
 
-HTML_ROWS_PER_CHUNK = 200
+HTML_ROWS_PER_TABLE = 500
 FLUSH_BYTES = 64 * 1024
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December"]
 
 
 class _Pipe:
@@ -50,15 +51,22 @@ def _shown(value) -> str:
         return "-"
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    # Formatted by hand: Django's date_format looks up the language's formats for every value (thousands of them).
     if isinstance(value, datetime):
-        return date_format(timezone.localtime(value), "j F Y, H:i")
+        local = timezone.localtime(value)
+        return f"{local.day} {MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
     if isinstance(value, date):
-        return date_format(value, "j F Y")
+        return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, (list, tuple)):
         return ", ".join(str(item) for item in value) or "-"
     return str(value)
+
+
+def _table(keys, rows) -> bytes:
+    return render_to_string("privacy/summary_table.html", {"labels": [_label(key) for key in keys],
+                                                           "rows": rows}).encode()
 
 
 def _json_value(value):
@@ -111,16 +119,19 @@ def _zip(kind, person, exported_at) -> Iterator[bytes]:
             }).encode())
             for section in sections:
                 entry.write(render_to_string("privacy/summary_section.html", {"section": section}).encode())
-                chunk, empty = [], True
+                if not section.in_summary:
+                    continue
+                keys, chunk = None, []
                 for row in section.rows(person):
-                    empty = False
-                    chunk.append([(_label(key), _shown(value)) for key, value in row.items()])
-                    if len(chunk) == HTML_ROWS_PER_CHUNK:
-                        entry.write(render_to_string("privacy/summary_rows.html", {"rows": chunk}).encode())
+                    keys = keys or list(row)
+                    chunk.append([_shown(row[key]) for key in keys])
+                    if len(chunk) == HTML_ROWS_PER_TABLE:
+                        entry.write(_table(keys, chunk))
                         chunk = []
                         if pipe.size >= FLUSH_BYTES:
                             yield pipe.take()
-                entry.write(render_to_string("privacy/summary_rows.html", {"rows": chunk, "empty": empty}).encode())
+                if chunk or keys is None:
+                    entry.write(_table(keys or [], chunk))
             entry.write(render_to_string("privacy/summary_end.html", {}).encode())
         yield pipe.take()
 
