@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import StreamingHttpResponse
+from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -92,6 +93,11 @@ class PersonalDataActions:
         return TemplateResponse(request, "admin/privacy/erase_confirmation.html", context)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The page sessions_app would have shown (its own template for the model, if it has one), with the buttons.
+        opts = self.opts
+        context["privacy_base_template"] = select_template([
+            f"admin/{opts.app_label}/{opts.model_name}/change_form.html", f"admin/{opts.app_label}/change_form.html",
+            "admin/change_form.html"]).template.name
         context["personal_data_actions"] = obj is not None and not add and {
             "changelist": reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
             "export": self.has_export_personal_data_permission(request),
@@ -110,8 +116,8 @@ def _with_personal_data_actions(model, kind: str, template: str):
     admin.site.register(model, admin_class)
 
 
-_with_personal_data_actions(Mentee, Subject.MENTEE, "admin/privacy/mentee_change_form.html")
-_with_personal_data_actions(Mentor, Subject.MENTOR, "admin/privacy/mentor_change_form.html")
+_with_personal_data_actions(Mentee, Subject.MENTEE, "admin/privacy/person_change_form.html")
+_with_personal_data_actions(Mentor, Subject.MENTOR, "admin/privacy/person_change_form.html")
 
 
 # --------------------------------------------------------------------------- the records

@@ -184,5 +184,7 @@ def test_finance_without_the_permission_cannot_export(mo, finance_client):
 def test_the_mentees_page_offers_both_buttons(mo, finance_client):
     page = finance_client.get(reverse("admin:sessions_app_mentee_change", args=[mo.mentee.pk])).content.decode()
     assert "Export personal data" in page and "Erase this person…" in page
+    assert "Sessions awaiting Finance" in page, "still the mentee page sessions_app shows"
+    assert finance_client.get(reverse("admin:sessions_app_mentee_add")).status_code == 200
     page = finance_client.get(reverse("admin:sessions_app_mentor_change", args=[mo.mentor.pk])).content.decode()
     assert "Export personal data" in page and "Erase this person…" in page
