@@ -141,7 +141,14 @@ def test_the_job_runs_nightly_and_by_hand(mo):
     assert PERIODIC_JOBS["apply-retention"]["task"] == "privacy.tasks.apply_retention"
     out = StringIO()
     call_command("run_job", "apply-retention", stdout=out)
-    assert out.getvalue().startswith("apply-retention: anonymised ")
+    assert out.getvalue().startswith("apply-retention: anonymised ") and "invoice lines" in out.getvalue()
     out = StringIO()
     call_command("run_job", "apply-retention", stdout=out)
     assert out.getvalue().strip() == "apply-retention: nothing past its retention date"
+
+
+def test_the_counts_are_logged(mo, caplog):
+    with caplog.at_level("INFO", logger="privacy.services.retention"):
+        report = retention_apply()
+    assert report.counts["invoice lines"] == 1
+    assert f"Retention: {report}" in caplog.text
