@@ -553,11 +553,15 @@ def funding_decision(appointment: ServiceAppointment, options: list[FundingArran
     return FundingDecision(arrangement=None, problem=f"{len(options)} arrangements on {day}")
 
 
+_REQUEST_ITEMS = WrapUpRequestItem.objects.select_related("appointment", "cancellation_reason")
+
+
 @dataclass
 class WrapUpRow:
     appointment: ServiceAppointment
     funding: FundingDecision
     requested_outcome: str = ""  # what the mentor said happened, from their open request
+    requested: "WrapUpRequestItem | None" = None
 
 
 @dataclass
@@ -593,11 +597,11 @@ def mentor_wrap_up_list(mentor: Mentor, *, now: datetime | None = None) -> Mento
 
     open_request = (
         WrapUpRequest.objects.filter(mentor=mentor, status=WrapUpRequest.Status.OPEN)
-        .prefetch_related(Prefetch("items", queryset=WrapUpRequestItem.objects.select_related("appointment")))
+        .prefetch_related(Prefetch("items", queryset=_REQUEST_ITEMS))
         .first()
     )
     items = list(open_request.items.all()) if open_request else []
-    requested = {item.appointment_id: item.outcome for item in items}
+    requested = {item.appointment_id: item for item in items}
 
     rows = []
     for appointment in appointments:
@@ -606,7 +610,8 @@ def mentor_wrap_up_list(mentor: Mentor, *, now: datetime | None = None) -> Mento
         rows.append(WrapUpRow(
             appointment=appointment,
             funding=funding_decision(appointment, options),
-            requested_outcome=requested.get(appointment.pk, ""),
+            requested_outcome=requested[appointment.pk].outcome if appointment.pk in requested else "",
+            requested=requested.get(appointment.pk),
         ))
     return MentorWrapUpList(mentor=mentor, rows=rows, open_request=open_request, request_items=items)
 
@@ -622,7 +627,7 @@ def mentor_sessions_to_wrap_up(mentor: Mentor, *, now: datetime | None = None) -
 def open_wrap_up_request(mentor: Mentor) -> RequestSummary | None:
     request = (
         WrapUpRequest.objects.filter(mentor=mentor, status=WrapUpRequest.Status.OPEN)
-        .prefetch_related(Prefetch("items", queryset=WrapUpRequestItem.objects.select_related("appointment")))
+        .prefetch_related(Prefetch("items", queryset=_REQUEST_ITEMS))
         .first()
     )
     return RequestSummary(request=request, items=list(request.items.all())) if request else None

@@ -65,6 +65,7 @@ Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 Kind = AppointmentEvent.Kind
 MENTOR_OUTCOMES = {Outcome.ATTENDED, Outcome.LATE_CANCELLATION, Outcome.DID_NOT_ATTEND}
 STATUS_VALUES = {Outcome.ATTENDED, Outcome.CANCELLED, Outcome.LATE_CANCELLATION, Outcome.DID_NOT_ATTEND}
+VALID_REASON = "<an active reason from the list>"  # stands for world.reason.pk in generated posts
 NULL = "Null characters are not allowed."
 INVALID_CHOICE = "Select a valid choice."
 STALE_WIZARD = "This page was out of date, so nothing was saved. Carry on from this step."
@@ -608,7 +609,10 @@ def session_statuses(draw, *, with_notes):
                         st.sampled_from(["completed", "Attended", "scheduled"]), hostile_text)
     fields = {}
     for key in draw(st.lists(st.sampled_from(ID_KEYS), max_size=4, unique=True)):
-        fields[key] = {"outcome": draw(posted(choices).filter(lambda v: v is not None))}
+        fields[key] = {"outcome": draw(posted(choices).filter(lambda v: v is not None)),
+                       "reason": draw(posted(st.one_of(st.just(VALID_REASON), st.sampled_from(["", "0", "999999"]),
+                                                       hostile_text))),
+                       "internal_note": draw(posted(st.one_of(hostile_text, huge_text(1990, 2010))))}
         if with_notes:
             fields[key]["notes"] = draw(posted(hostile_text))
     extra = draw(st.dictionaries(st.sampled_from(["outcome_²", "outcome_abc", "outcome_-1", "outcome_" + "9" * 30,
@@ -629,6 +633,10 @@ def statuses_data(world, fields, extra, *, huge_id):
         pk = ids[key]
         pks[key] = pk
         data[f"outcome_{pk}"] = values["outcome"]
+        reason = values["reason"]
+        data[f"reason_{pk}"] = ([world.reason.pk if v == VALID_REASON else v for v in reason]
+                                if isinstance(reason, list) else world.reason.pk if reason == VALID_REASON else reason)
+        data[f"internal_note_{pk}"] = values["internal_note"]
         if "notes" in values:
             data[f"notes_{pk}"] = values["notes"]
     return data, pks
@@ -643,6 +651,21 @@ def posted_statuses(client, url, data, before):
         assert snapshot() == before
         return None
     return response
+
+
+def late_cancellation_problems(values, reference) -> list[str]:
+    """What the list says about a late-notice cancellation's reason and internal note (nothing for other statuses)."""
+    if last(values["outcome"]) != "late_cancellation":
+        return []
+    problems = []
+    if last(values["reason"]) != VALID_REASON:
+        problems.append("Choose a cancellation reason from the list.")
+    note = char_field_problem(
+        values["internal_note"], max_length=2000, max_length_message=f"Keep the note for {reference} under 2000 characters.",
+        required_message="Add an internal cancellation note (it is not shared in any attendance emails).")
+    if note:
+        problems.append(note)
+    return problems
 
 
 def reference_of(world, key, pk, page_ids):
@@ -683,6 +706,7 @@ def test_senior_leadership_list_says_what_is_wrong_and_wraps_up_only_that_mentor
                                          max_length_message=f"Keep the notes for {reference} under 2000 characters.")
             if problem:
                 found.append(problem)
+            found.extend(late_cancellation_problems(fields[key], reference))
         chosen = {pk: outcome for pk, (key, outcome) in effective.items() if outcome in STATUS_VALUES}
         if not problems and not problems_on_top and not chosen:
             problems.append("Choose a status for at least one session. Nothing was changed.")
@@ -753,6 +777,8 @@ def test_mentors_request_to_senior_leadership_says_what_is_wrong(world, statuses
         effective = {int(pk): (key, last(fields[key]["outcome"])) for key, pk in pks.items() if key != "weird"}
         form_problems = [f"Choose the status of {reference_of(world, key, pk, page_ids)} from the list."
                          for pk, (key, outcome) in effective.items() if outcome and outcome not in STATUS_VALUES]
+        for pk, (key, outcome) in effective.items():
+            form_problems.extend(late_cancellation_problems(fields[key], reference_of(world, key, pk, page_ids)))
         message_problem = char_field_problem(message, max_length=2000)
         if message_problem:
             form_problems.append(message_problem)

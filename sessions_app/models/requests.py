@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .appointments import ServiceAppointment
+from .appointments import CancellationReason, ServiceAppointment
 from .people import Mentor
 
 
@@ -42,6 +42,11 @@ class WrapUpRequestItem(models.Model):
     request = models.ForeignKey(WrapUpRequest, on_delete=models.CASCADE, related_name="items")
     appointment = models.ForeignKey(ServiceAppointment, on_delete=models.CASCADE, related_name="+")
     outcome = models.CharField(max_length=20, choices=ServiceAppointment.Outcome.choices)
+    # A late-notice cancellation carries what the wrap-up asks for it: the reason (shared) and internal note.
+    cancellation_reason = models.ForeignKey(
+        CancellationReason, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancellation_note = models.TextField(blank=True)
 
     class Meta:
         ordering = ["appointment__starts_at"]

@@ -8,7 +8,7 @@ from .booking import (
     mentor_regenerate_calendar_token,
     sequence_allocate,
 )
-from .bulk import appointments_wrap_up_for_mentor, wrap_up_request_submit
+from .bulk import StatusChoice, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
@@ -18,6 +18,7 @@ __all__ = [
     "locked_out_accounts",
     "appointment_cancel",
     "APPOINTMENT_SEQUENCE",
+    "StatusChoice",
     "WrapUp",
     "appointment_book",
     "appointment_reschedule",

@@ -5,6 +5,7 @@ one session that cannot be wrapped up (someone else got there first) does not un
 """
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -12,7 +13,9 @@ from django.utils import timezone
 
 from sessions_app import events
 from sessions_app.exceptions import AppointmentActionNotAllowed
-from sessions_app.models import Mentor, ServiceAppointment, User, WrapUpRequest, WrapUpRequestItem
+from sessions_app.models import (
+    CancellationReason, Mentor, ServiceAppointment, User, WrapUpRequest, WrapUpRequestItem,
+)
 from sessions_app.selectors import funding_decision, funding_options
 
 from .wrap_up import WrapUp, appointment_wrap_up
@@ -27,6 +30,18 @@ STATUS_CHOICES = [
     (Outcome.DID_NOT_ATTEND, "Did not attend"),
 ]
 STATUS_LABELS = dict(STATUS_CHOICES)
+
+
+class StatusChoice(NamedTuple):
+    """What Senior Leadership (or the mentor, in a request) said about one session. A late-notice cancellation
+    carries the same two things as a cancellation in advance: the reason (shared in the attendance email) and the
+    internal note (never shared)."""
+
+    appointment_id: int
+    outcome: str
+    notes: str = ""
+    cancellation_reason: CancellationReason | None = None
+    cancellation_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,9 +88,9 @@ class BulkWrapUpResult:
 
 
 def appointments_wrap_up_for_mentor(
-    *, mentor: Mentor, acting_user: User, choices: list[tuple[int, str, str]], now=None
+    *, mentor: Mentor, acting_user: User, choices: list[StatusChoice], now=None
 ) -> BulkWrapUpResult:
-    """Wrap up each chosen session (appointment id, outcome, notes) of `mentor` on their behalf.
+    """Wrap up each chosen session of `mentor` on their behalf.
 
     Each session takes the single valid funding arrangement when there is exactly one; otherwise it goes to
     Finance (Awaiting Finance, with a ticket) with Admin Details saying why. A session someone else wrapped up or
@@ -88,14 +103,11 @@ def appointments_wrap_up_for_mentor(
     result = BulkWrapUpResult(mentor=mentor)
     open_request = WrapUpRequest.objects.filter(mentor=mentor, status=WrapUpRequest.Status.OPEN).first()
     seen = set()
-    for appointment_id, outcome, notes in choices:
-        if appointment_id in seen:
+    for choice in (StatusChoice(*choice) for choice in choices):
+        if choice.appointment_id in seen:
             continue
-        seen.add(appointment_id)
-        result.rows.append(
-            _wrap_up_one(mentor=mentor, acting_user=acting_user, appointment_id=appointment_id, outcome=outcome,
-                         notes=notes or "", now=now)
-        )
+        seen.add(choice.appointment_id)
+        result.rows.append(_wrap_up_one(mentor=mentor, acting_user=acting_user, choice=choice, now=now))
     if open_request is not None:  # each wrap-up closes the request once none of its sessions is left
         open_request.refresh_from_db()
         if open_request.status == WrapUpRequest.Status.DONE:
@@ -103,7 +115,8 @@ def appointments_wrap_up_for_mentor(
     return result
 
 
-def _wrap_up_one(*, mentor, acting_user, appointment_id, outcome, notes, now) -> RowResult:
+def _wrap_up_one(*, mentor, acting_user, choice: StatusChoice, now) -> RowResult:
+    appointment_id, outcome = choice.appointment_id, choice.outcome
     reference = f"Session {appointment_id}"
     try:
         with transaction.atomic():
@@ -130,8 +143,9 @@ def _wrap_up_one(*, mentor, acting_user, appointment_id, outcome, notes, now) ->
             appointment = appointment_wrap_up(
                 appointment_id=appointment.pk,
                 acting_user=acting_user,
-                answers=WrapUp(outcome=outcome, funding_arrangement=funding, session_notes=notes,
-                               admin_details=admin_details),
+                answers=WrapUp(outcome=outcome, funding_arrangement=funding, session_notes=choice.notes or "",
+                               admin_details=admin_details, cancellation_reason=choice.cancellation_reason,
+                               cancellation_note=choice.cancellation_note or ""),
                 now=now,
             )
     except AppointmentActionNotAllowed as problem:
@@ -164,24 +178,25 @@ def close_request_when_settled(*, mentor_id: int, acting_user: User, now=None) -
 
 @transaction.atomic
 def wrap_up_request_submit(
-    *, mentor: Mentor, acting_user: User, items: list[tuple[int, str]], message: str, now=None
+    *, mentor: Mentor, acting_user: User, items: list[StatusChoice], message: str, now=None
 ) -> WrapUpRequest:
-    """A mentor who cannot wrap up tells Senior Leadership what happened in each session (appointment id, outcome).
+    """A mentor who cannot wrap up tells Senior Leadership what happened in each session (appointment id, outcome,
+    and for a late-notice cancellation its reason and internal note, which the wrap-up will need).
 
     There is one open request per mentor: sending again replaces its sessions and message.
     """
     now = now or timezone.now()
     if acting_user.pk != mentor.user_id:
         raise PermissionDenied("Only the mentor can send Senior Leadership a request about their sessions.")
-    chosen: dict[int, str] = {}
+    chosen: dict[int, StatusChoice] = {}
     errors: list[str] = []
-    for appointment_id, outcome in items:
-        if not outcome:
+    for item in (StatusChoice(*item) for item in items):
+        if not item.outcome:
             continue
-        if outcome not in STATUS_LABELS:
+        if item.outcome not in STATUS_LABELS:
             _add(errors, "Choose each session's status from the list (Attended, Cancelled, and so on).")
             continue
-        chosen[appointment_id] = outcome
+        chosen[item.appointment_id] = item
     if not chosen and not errors:
         raise ValidationError("Choose the status of at least one session, so Senior Leadership know what happened.")
 
@@ -199,6 +214,8 @@ def wrap_up_request_submit(
                 f"{appointment.reference} has not started yet, so there is nothing to wrap up. "
                 "If it will not take place, cancel it instead."
             )
+        else:
+            errors.extend(_late_cancellation_problems(appointment.reference, chosen[appointment_id]))
     if errors:
         raise ValidationError(errors)
 
@@ -211,11 +228,28 @@ def wrap_up_request_submit(
         request.save(update_fields=["message"])
         request.items.all().delete()
     WrapUpRequestItem.objects.bulk_create(
-        WrapUpRequestItem(request=request, appointment_id=appointment_id, outcome=outcome)
-        for appointment_id, outcome in chosen.items()
+        WrapUpRequestItem(
+            request=request, appointment_id=item.appointment_id, outcome=item.outcome,
+            cancellation_reason=item.cancellation_reason if item.outcome == Outcome.LATE_CANCELLATION else None,
+            cancellation_note=(item.cancellation_note or "").strip() if item.outcome == Outcome.LATE_CANCELLATION else "",
+        )
+        for item in chosen.values()
     )
     events.wrap_up_request_sent.send(sender=WrapUpRequest, request=request)  # Senior Leadership are told
     return request
+
+
+def _late_cancellation_problems(reference: str, item: StatusChoice) -> list[str]:
+    """The wrap-up's own rule (`appointment_wrap_up` refuses a late-notice cancellation without both), asked when
+    the mentor sends the request rather than discovered when Senior Leadership act on it."""
+    if item.outcome != Outcome.LATE_CANCELLATION:
+        return []
+    problems = []
+    if item.cancellation_reason is None or not item.cancellation_reason.is_active:
+        problems.append(f"{reference}: choose a cancellation reason from the list.")
+    if not (item.cancellation_note or "").strip():
+        problems.append(f"{reference}: add an internal cancellation note (it is not shared in any attendance emails).")
+    return problems
 
 
 def _add(errors: list[str], message: str) -> None:

@@ -77,11 +77,10 @@ def _cancellation_problems(appointment: ServiceAppointment, answers: WrapUp, now
     errors = {}
     if reason is not None and not reason.is_active:
         errors["cancellation_reason"] = REASON_MISSING
-    if not appointment.has_started(now):
-        if reason is None:
-            errors["cancellation_reason"] = REASON_MISSING
-        if not note:
-            errors["cancellation_note"] = NOTE_MISSING
+    if reason is None:
+        errors["cancellation_reason"] = REASON_MISSING
+    if not note:
+        errors["cancellation_note"] = NOTE_MISSING
     return errors
 
 

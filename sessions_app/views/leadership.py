@@ -15,6 +15,7 @@ from sessions_app.forms.accounts import UnlockForm
 from sessions_app.forms.bulk import BulkWrapUpForm, WrapUpRequestForm, posted_ids
 from sessions_app.models import Mentor
 from sessions_app.services import (
+    StatusChoice,
     account_unlock,
     appointments_wrap_up_for_mentor,
     locked_out_accounts,
@@ -26,6 +27,11 @@ def _mentor_for_leadership(request, mentor_id) -> Mentor:
     if not request.user.acts_for_mentors:
         raise Http404("There is no such page.")
     return get_object_or_404(Mentor.objects.select_related("user"), pk=mentor_id)
+
+
+def _as_choice(item) -> StatusChoice:
+    """What the mentor's request said about a session, to start the form from."""
+    return StatusChoice(item.appointment_id, item.outcome, "", item.cancellation_reason, item.cancellation_note)
 
 
 def _result_key(mentor: Mentor) -> str:
@@ -43,7 +49,7 @@ def mentor_wrap_up(request, mentor_id):
         request.POST if request.method == "POST" else None,
         appointments=appointments,
         extra_ids=posted_ids(request.POST) if request.method == "POST" else (),
-        initial_outcomes={row.appointment.pk: row.requested_outcome for row in page.rows if row.requested_outcome},
+        initial_outcomes={row.appointment.pk: _as_choice(row.requested) for row in page.rows if row.requested},
     )
     if request.method == "POST" and form.is_valid():
         result = appointments_wrap_up_for_mentor(mentor=mentor, acting_user=request.user, choices=form.chosen())
@@ -81,7 +87,7 @@ def wrap_up_request(request):
     mentor = get_object_or_404(Mentor.objects.select_related("user"), user=request.user)
     appointments = selectors.mentor_sessions_to_wrap_up(mentor)
     current = selectors.open_wrap_up_request(mentor)
-    initial_outcomes = {item.appointment_id: item.outcome for item in current.items} if current else {}
+    initial_outcomes = {item.appointment_id: _as_choice(item) for item in current.items} if current else {}
     form = WrapUpRequestForm(
         request.POST if request.method == "POST" else None,
         appointments=appointments,
@@ -94,7 +100,7 @@ def wrap_up_request(request):
             wrap_up_request_submit(
                 mentor=mentor,
                 acting_user=request.user,
-                items=[(pk, outcome) for pk, outcome, _ in form.chosen()],
+                items=form.chosen(),
                 message=form.cleaned_data["message"],
             )
         except ValidationError as problem:

@@ -44,15 +44,17 @@ class TestAttendanceEmails:
     @pytest.mark.parametrize("outcome, says, subject_ends", [
         ("attended", "Thank you for attending your mentoring session with Ann Mentor on Friday 20 November 2026, 15:00–16:00.",
          "was attended"),
-        ("late_cancellation", "was cancelled at late notice", "was cancelled at late notice"),
+        ("late_cancellation", "Reason: Mentee unwell", "was cancelled at late notice"),
         ("did_not_attend", "it was recorded that you did not attend", "did not take place"),
     ])
     def test_wrap_up_emails_the_mentee_what_happened(self, mentor, mentee, started, mailoutbox,
                                                      django_capture_on_commit_callbacks, outcome, says, subject_ends):
         funding = FundingArrangementFactory(mentee=mentee)
+        late = {"cancellation_reason": CancellationReason.objects.get(label="Mentee unwell"),
+                "cancellation_note": NOTE} if outcome == "late_cancellation" else {}
         with django_capture_on_commit_callbacks(execute=True):
             wrap_up(started, mentor.user, outcome=outcome, funding_arrangement=funding, session_notes=NOTES,
-                    actual_minutes=60, admin_details=DETAILS)
+                    actual_minutes=60, admin_details=DETAILS, **late)
         to_mentee = [m for m in mailoutbox if m.to == [mentee.email]]
         assert len(to_mentee) == 1
         message = to_mentee[0]
@@ -61,7 +63,7 @@ class TestAttendanceEmails:
         assert f"Session reference: {started.reference}" in message.body
         html = message.alternatives[0][0]
         assert started.reference in html and 'name="viewport"' in html
-        for secret in (NOTES, DETAILS):
+        for secret in (NOTES, DETAILS, NOTE):
             assert all(secret not in everything_in(m) for m in mailoutbox if m.to == [mentee.email])
 
     def test_senior_leadership_recording_cancelled_emails_the_mentee(self, leader, started, mentee, mailoutbox,

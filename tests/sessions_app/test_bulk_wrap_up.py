@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from invoicing.models import FinanceTicket
-from sessions_app.models import AppointmentEvent, ServiceAppointment, WrapUpRequest
+from sessions_app.models import AppointmentEvent, CancellationReason, ServiceAppointment, WrapUpRequest
 from sessions_app.services import WrapUp, appointment_wrap_up, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory
 
@@ -154,6 +154,8 @@ class TestSubmit:
             f"outcome_{batch['cancelled'].pk}": Outcome.CANCELLED, f"notes_{batch['cancelled'].pk}": "Room closed.",
             f"outcome_{batch['left_blank'].pk}": "", f"notes_{batch['left_blank'].pk}": "",
             f"outcome_{batch['taken'].pk}": Outcome.LATE_CANCELLATION, f"notes_{batch['taken'].pk}": "",
+            f"reason_{batch['taken'].pk}": CancellationReason.objects.first().pk,
+            f"internal_note_{batch['taken'].pk}": "Rang at 9.",
         })
         assert response.status_code == 302 and response.url == reverse("mentor-wrap-up-result", args=[mentor.pk])
         for appointment in batch.values():

@@ -15,7 +15,7 @@ from invoicing.models import FinanceTicket
 from notifications.models import OutboxEmail
 from sessions_app import roles
 from invoicing.services import ticket_raise, ticket_reply
-from sessions_app.models import ServiceAppointment, WrapUpRequest
+from sessions_app.models import CancellationReason, ServiceAppointment, WrapUpRequest
 from sessions_app.services import WrapUp, appointment_wrap_up, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from tests.factories import AppointmentFactory, UserFactory
 
@@ -96,7 +96,9 @@ class TestAskingFromTheHomepage:
         assert "Sending this again replaces that request." in text(page)
 
         mentor_client.post(URL, {f"outcome_{first.pk}": Outcome.DID_NOT_ATTEND,
-                                 f"outcome_{second.pk}": Outcome.LATE_CANCELLATION, "message": "Second go"})
+                                 f"outcome_{second.pk}": Outcome.LATE_CANCELLATION,
+                                 f"reason_{second.pk}": CancellationReason.objects.first().pk,
+                                 f"internal_note_{second.pk}": "Texted at 8.", "message": "Second go"})
         request = WrapUpRequest.objects.get()
         assert request.message == "Second go"
         assert [(item.appointment, item.outcome) for item in request.items.all()] == [
