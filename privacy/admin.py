@@ -12,10 +12,12 @@ from django.http import StreamingHttpResponse
 from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from privacy.models import Erasure, PersonalDataExport, Subject, WithheldNote
 from privacy.selectors import erasure_preview
 from privacy.services import ErasureRefused, person_erase, personal_data_export
+from privacy.services.erasure import upcoming_sessions
 from sessions_app.admin.common import ViewOnlyAdmin
 from sessions_app.models import Mentee, Mentor, ServiceAppointment
 
@@ -89,6 +91,7 @@ class PersonalDataActions:
             "preview": erasure_preview(self.subject_kind, person),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "already_erased": Erasure.objects.filter(subject_kind=self.subject_kind, subject_id=person.pk).first(),
+            "upcoming": upcoming_sessions(self.subject_kind, person, timezone.now()),
         }
         return TemplateResponse(request, "admin/privacy/erase_confirmation.html", context)
 

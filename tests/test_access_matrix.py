@@ -78,6 +78,7 @@ class World:
     old_token: str  # the owner's calendar feed address before they asked for a new one
     locked_out: str  # an address locked out after five failed log-ins (the other mentor's)
     documents: dict = field(default_factory=dict)  # "invoice", "credit-note", "statement": issued, with PDFs
+    former_mentee: object = None  # a mentee with no session still to come, who may be erased
 
     def user(self, role):
         return {
@@ -108,6 +109,7 @@ def world(db):
         future=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now + timedelta(days=3)),
         old_token=old_token,
         locked_out=other.user.email,
+        former_mentee=MenteeFactory(full_name="Pat Former"),
     )
 
 
@@ -197,7 +199,7 @@ def admin_mentor_action(w):
 
 
 def personal_data(action, **fields):
-    return lambda w: {"action": action, "_selected_action": [w.arrangement.mentee_id], "index": 0, **fields}
+    return lambda w: {"action": action, "_selected_action": [w.former_mentee.pk], "index": 0, **fields}
 
 
 def mentor_list(w):

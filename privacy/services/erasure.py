@@ -84,6 +84,10 @@ def person_erase(*, kind: str, person_id: int, acting_user, reason: str, now=Non
                              "they are erased.")
     if Erasure.objects.filter(subject_kind=kind, subject_id=person.pk).exists():
         raise ErasureRefused(f"This {Subject(kind).label.lower()} has already been erased.")
+    upcoming = upcoming_sessions(kind, person, now)
+    if upcoming:
+        raise ErasureRefused(f"{len(upcoming)} session{'s are' if len(upcoming) != 1 else ' is'} still to come "
+                             f"({', '.join(upcoming)}): cancel {'them' if len(upcoming) != 1 else 'it'} first.")
 
     label = erased_label(kind, person)
     counts = (_erase_mentee if kind == Subject.MENTEE else _erase_mentor)(person, label, now)
@@ -93,6 +97,13 @@ def person_erase(*, kind: str, person_id: int, acting_user, reason: str, now=Non
                                      erased_at=now, reason=reason, counts=counts)
     logger.info("Erasure of %s %s by user %s: %s", kind, person.pk, acting_user.pk, counts)
     return erasure
+
+
+def upcoming_sessions(kind: str, person, now) -> list[str]:
+    """References of the person's sessions still to take place: someone would turn up for an erased name."""
+    sessions = ServiceAppointment.objects.filter(status=ServiceAppointment.Status.SCHEDULED, starts_at__gt=now)
+    sessions = sessions.filter(mentee=person) if kind == Subject.MENTEE else sessions.filter(mentor=person)
+    return list(sessions.order_by("starts_at").values_list("reference", flat=True)[:20])
 
 
 def _emails(query: Q) -> int:

@@ -4,7 +4,7 @@ admin's log included) but the names and addresses on issued documents still with
 but those documents' PDFs. Who erased whom, and why, is recorded without the erased values."""
 
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, PaymentStatement, StatementLine
 from notifications.models import OutboxEmail
@@ -22,7 +23,7 @@ from privacy.services import ErasureRefused, person_erase
 from privacy.services.erasure import HMRC_RETAINED
 from sessions_app import roles
 from sessions_app.models import Mentee, User
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, AppointmentFactory
 from tests.privacy.conftest import EMAIL, NAME, NOTES, REQUEST_MESSAGE
 
 TEXT = (models.CharField, models.TextField, models.JSONField)
@@ -165,3 +166,14 @@ def test_erasing_a_mentor_ends_their_log_in_and_leaves_only_their_issued_stateme
     # The mentee's sessions keep their notes: those are the mentee's, not the mentor's.
     mo.sessions[0].refresh_from_db()
     assert mo.sessions[0].session_notes == NOTES
+
+
+def test_a_mentee_with_sessions_still_to_come_is_not_erased_until_they_are_cancelled(mo, finance_client):
+    start = timezone.now().replace(microsecond=0) + timedelta(days=5)
+    upcoming = AppointmentFactory(mentor=mo.mentor, mentee=mo.mentee, starts_at=start)
+    page = erase(finance_client, "mentee", mo.mentee.pk).content.decode()
+    assert f"has sessions still to come: {upcoming.reference}. Cancel them before erasing" in page
+    assert "Yes, erase this person" not in page
+    with pytest.raises(ErasureRefused, match=rf"1 session is still to come \({upcoming.reference}\): cancel it first."):
+        person_erase(kind="mentee", person_id=mo.mentee.pk, acting_user=mo.finance, reason="Request DP-12")
+    assert not Erasure.objects.exists()
