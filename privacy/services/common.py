@@ -65,8 +65,14 @@ def documents_past_retention(model, today: date) -> Q:
     return Q(issue_date__lte=boundary) | Q(issue_date__isnull=True, period_end__lte=boundary)
 
 
+def documents_not_retained(model, today: date) -> Q:
+    """Past their retention period, or drafts (never issued, so no record HMRC needs)."""
+    past = documents_past_retention(model, today)
+    return past | Q(status="draft") if any(f.name == "status" for f in model._meta.fields) else past
+
+
 def documents_retained(model, today: date) -> Q:
-    return ~documents_past_retention(model, today)
+    return ~documents_not_retained(model, today)
 
 
 DOCUMENT_MODELS = (Invoice, CreditNote, PaymentStatement)

@@ -25,6 +25,7 @@ from notifications.models import OutboxEmail
 from privacy.models import Erasure, Subject, WithheldNote
 from privacy.services.common import (
     ERASED,
+    documents_not_retained,
     documents_past_retention,
     documents_retained,
     mention_pattern,
@@ -138,8 +139,8 @@ def _documents(query_by_model: dict, retained_values: dict, erased_values: dict,
         if retained_values.get(model):
             update_with_history(model, query & documents_retained(model, today), retained_values[model])
         if erased_values.get(model):
-            counts[f"{model._meta.verbose_name_plural} past retention"] = update_with_history(
-                model, query & documents_past_retention(model, today), erased_values[model])
+            counts[f"{model._meta.verbose_name_plural} past retention or drafts"] = update_with_history(
+                model, query & documents_not_retained(model, today), erased_values[model])
         counts[f"{model._meta.verbose_name} PDFs removed"] = remove_pdfs(
             model, query & documents_past_retention(model, today), now)
     return counts
@@ -183,9 +184,7 @@ def _erase_mentee(mentee: Mentee, label: str, now) -> dict:
 
 def _via(relation: str, model, today) -> Q:
     """Lines whose document is past retention, or is a draft (not an issued document HMRC needs)."""
-    past = documents_past_retention(model, today)
-    ids = model.objects.filter(past | Q(status="draft")).values("pk")
-    return Q(**{f"{relation}__in": ids})
+    return Q(**{f"{relation}__in": model.objects.filter(documents_not_retained(model, today)).values("pk")})
 
 
 def _erase_mentor(mentor: Mentor, label: str, now) -> dict:

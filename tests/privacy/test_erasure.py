@@ -4,7 +4,7 @@ admin's log included) but the names and addresses on issued documents still with
 but those documents' PDFs. Who erased whom, and why, is recorded without the erased values."""
 
 import subprocess
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from invoicing.models import CreditNote, Invoice, InvoiceLine, PaymentStatement, StatementLine
 from notifications.models import OutboxEmail
+from invoicing.services import month_end_generate
 from privacy.models import Erasure
 from privacy.services import ErasureRefused, person_erase
 from privacy.services.erasure import HMRC_RETAINED
@@ -177,3 +178,18 @@ def test_a_mentee_with_sessions_still_to_come_is_not_erased_until_they_are_cance
     with pytest.raises(ErasureRefused, match=rf"1 session is still to come \({upcoming.reference}\): cancel it first."):
         person_erase(kind="mentee", person_id=mo.mentee.pk, acting_user=mo.finance, reason="Request DP-12")
     assert not Erasure.objects.exists()
+
+
+def test_a_draft_invoice_is_no_record_hmrc_needs_so_it_loses_the_name(mo):
+    from tests.privacy.conftest import _wrap_up
+
+    self_funded = mo.mentee.funding_arrangements.get(kind="self_funded")
+    session = _wrap_up(mo.mentor, mo.mentee, date(2026, 5, 5), self_funded)
+    month_end_generate(year=2026, month=5, now=timezone.make_aware(datetime(2026, 5, 31, 21)))
+    draft = Invoice.objects.get(mentee=mo.mentee, period_start=date(2026, 5, 1))
+    assert draft.status == "draft" and draft.bill_to_name == NAME
+    person_erase(kind="mentee", person_id=mo.mentee.pk, acting_user=mo.finance, reason="Request DP-13")
+    draft.refresh_from_db()
+    assert (draft.bill_to_name, draft.bill_to_address) == (f"Erased mentee {mo.mentee.pk}", "")
+    assert InvoiceLine.objects.get(appointment=session).mentee_name == f"Erased mentee {mo.mentee.pk}"
+    assert StatementLine.objects.get(appointment=session).mentee_name == f"Erased mentee {mo.mentee.pk}"

@@ -2,7 +2,7 @@
 session, the personal copies on invoices, credit notes and statements (and their PDFs) six years after the end of
 the financial year (5 April) they fall in, and emails' bodies after 90 days. In batches; a second run does nothing."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from io import StringIO
 from pathlib import Path
 from unittest import mock
@@ -46,10 +46,12 @@ def test_two_years_after_the_last_session_the_notes_go_and_after_six_years_the_d
     old_pdf = Path(old_invoice.pdf.path)
     kept = Invoice.objects.get(mentee=mo.mentee, period_start=date(2026, 3, 1))
 
-    # A year after Mo's last session (14 April 2026) the notes stay; the 2019 documents (kept until 5 April 2025)
-    # do not.
+    # 91 days on (within two years of Mo's last session, 14 April 2026) the notes stay; the 2019 documents (kept
+    # until 5 April 2025) do not, nor do the bodies of the emails written today.
+    later = timezone.now() + timedelta(days=91)
+    assert later < at(2028, 4, 14)
     with django_capture_on_commit_callbacks(execute=True):
-        report = retention_apply(now=at(2027, 4, 14, 12))
+        report = retention_apply(now=later)
     assert sessions.filter(session_notes=NOTES).count() == 4
     assert report.counts["PDFs removed"] == 2 and not old_pdf.exists()
     old_invoice.refresh_from_db()
