@@ -28,6 +28,7 @@ COPY mentoring ./mentoring
 COPY sessions_app ./sessions_app
 COPY invoicing ./invoicing
 COPY notifications ./notifications
+COPY privacy ./privacy
 RUN pip install --no-deps .
 
 COPY . .

@@ -47,6 +47,12 @@ PERIODIC_JOBS = {
                 "(run late on the 1st, it does last month's).",
         "takes_day": True,
     },
+    "apply-retention": {
+        "task": "privacy.tasks.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+        "help": "Each night: anonymise what the retention policy says is kept no longer (notes, old documents' "
+                "names and PDFs, emails' bodies), in batches.",
+    },
 }
 
 

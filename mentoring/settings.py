@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "invoicing",
     "notifications",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -222,6 +223,15 @@ ACCOUNTING_ITEM_NAME = env.str("ACCOUNTING_ITEM_NAME", default="Mentoring sessio
 AUTHORISED_HOURS_WARNING = env.float("AUTHORISED_HOURS_WARNING", default=5.0)
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
+
+# Personal data (README: "Personal data"): how long each kind is kept before the `apply-retention` job anonymises it.
+# Session notes, Admin Details, internal cancellation notes and Finance tickets' text: years after the mentee's last
+# session. Invoices, credit notes, payment statements and their lines: years after the end of the UK financial
+# year (5 April) they fall in (HMRC asks for six). Outbox emails' bodies: days after they were written.
+RETENTION_NOTES_YEARS = env.int("RETENTION_NOTES_YEARS", default=2)
+RETENTION_DOCUMENTS_YEARS = env.int("RETENTION_DOCUMENTS_YEARS", default=6)
+RETENTION_OUTBOX_BODY_DAYS = env.int("RETENTION_OUTBOX_BODY_DAYS", default=90)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 
 # ---- Security (README: "Who may do what"). `python manage.py check --deploy` passes with DEBUG off.
 

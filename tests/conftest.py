@@ -129,6 +129,7 @@ def migration_data(request):
     importlib.import_module("sessions_app.migrations.0012_finance_sees_bank_details").assign_roles(apps)
     importlib.import_module("invoicing.migrations.0013_finance_makes_payment_runs").assign_roles(apps)
     importlib.import_module("sessions_app.migrations.0011_scheduling_assignments_series_and_moves").assign_roles(apps)
+    importlib.import_module("privacy.migrations.0002_finance_personal_data_permissions").assign_roles(apps)
 
 
 TEST_VAT_NUMBER = "GB 123 4567 89"

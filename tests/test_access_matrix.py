@@ -86,6 +86,7 @@ class World:
     locked_out: str  # an address locked out after five failed log-ins (the other mentor's)
     documents: dict = field(default_factory=dict)  # "invoice", "credit-note", "statement": issued, with PDFs
     in_series: ServiceAppointment | None = None  # the first of the owner's series (fixture `series`)
+    former_mentee: object = None  # a mentee with no session still to come, who may be erased
 
     def user(self, role):
         return {
@@ -117,6 +118,7 @@ def world(db):
         future=AppointmentFactory(mentor=owner, mentee=mentee, starts_at=now + timedelta(days=3)),
         old_token=old_token,
         locked_out=other.user.email,
+        former_mentee=MenteeFactory(full_name="Pat Former"),
     )
 
 
@@ -281,6 +283,10 @@ def admin_sa(name):
 
 def admin_mentor_action(w):
     return {"action": "regenerate_calendar_token", "_selected_action": [w.owner.pk], "index": 0}
+
+
+def personal_data(action, **fields):
+    return lambda w: {"action": action, "_selected_action": [w.former_mentee.pk], "index": 0, **fields}
 
 
 def mentor_list(w):
@@ -567,6 +573,20 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentor_changelist"), admin_mentor_action),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
         csrf_role="Finance"),
+    "Admin: export a mentee's personal data (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"), personal_data("export_personal_data")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), changes_data=True, csrf_role="Finance"),
+    "Admin: erase a mentee, the confirmation page (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"), personal_data("erase_person")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), changes_data=True, csrf_role="Finance"),
+    "Admin: erase a mentee, confirmed with a reason (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentee_changelist"),
+                           personal_data("erase_person", confirm_erasure="yes", reason="Request DP-1")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        csrf_role="Finance"),
+    "Admin: internal notes withheld from exports": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:privacy_withheldnote_changelist")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
 }
 
 # Log-in itself changes data (it starts a session), so it is checked for CSRF too, but it is not a table row.

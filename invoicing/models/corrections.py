@@ -29,6 +29,9 @@ class SessionCreditNote(models.Model):
     total = models.DecimalField(**MONEY)
     PDF_FOLDER = "credit-notes"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    pdf_removed_at = models.DateTimeField(
+        "PDF removed", null=True, blank=True,
+        help_text="When its PDF was removed, past its retention period or with the person's erasure: not rendered again.")
 
     history = HistoricalRecords()
 

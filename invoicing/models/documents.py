@@ -115,6 +115,9 @@ class Invoice(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     PDF_FOLDER = "invoices"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    pdf_removed_at = models.DateTimeField(
+        "PDF removed", null=True, blank=True,
+        help_text="When its PDF was removed, past its retention period or with the person's erasure: not rendered again.")
     kind = models.CharField("issued as", max_length=12, choices=Kind.choices, blank=True)
     tax_point_rule = models.CharField("tax point", max_length=20, choices=TaxPointRule.choices, blank=True,
                                       help_text="The funder's rule when the invoice was issued.")
@@ -203,6 +206,9 @@ class CreditNote(models.Model):
     total = models.DecimalField(**MONEY)
     PDF_FOLDER = "credit-notes"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    pdf_removed_at = models.DateTimeField(
+        "PDF removed", null=True, blank=True,
+        help_text="When its PDF was removed, past its retention period or with the person's erasure: not rendered again.")
 
     history = HistoricalRecords()  # the audit trail: every version, who wrote it and when
 
@@ -237,6 +243,9 @@ class PaymentStatement(models.Model):
     paid_at = models.DateTimeField(null=True, blank=True)
     PDF_FOLDER = "statements"
     pdf = models.FileField(upload_to=document_pdf_path, blank=True)
+    pdf_removed_at = models.DateTimeField(
+        "PDF removed", null=True, blank=True,
+        help_text="When its PDF was removed, past its retention period or with the person's erasure: not rendered again.")
     supplier_address = models.TextField(blank=True, help_text="The mentor's address when the statement was issued.")
 
     # The audit trail, indexed like the invoices' (by statement, date and user).

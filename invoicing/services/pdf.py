@@ -304,14 +304,18 @@ def _attachment(document) -> list[dict]:
     return [{"name": f"{document.number}.pdf", "path": document.pdf.name, "mimetype": PDF_MIMETYPE}]
 
 
-def _render_and_store(document, html_function) -> None:
+def _render_and_store(document, html_function) -> bool:
+    """Renders and stores the PDF if it is missing; False for a document whose PDF was removed on purpose."""
+    if document.pdf_removed_at is not None:
+        return False
     if _stored(document):
-        return
+        return True
     pdf = html_to_pdf(html_function(document, inline_css=False))
     if document.pdf:  # recorded, but the file is gone: forget it, then store the new one
         type(document).objects.filter(pk=document.pk, pdf=document.pdf.name).update(pdf="")
     name, _ = _store(document, pdf)
     document.pdf.name = name
+    return True
 
 
 def invoice_render_pdf(*, invoice_id: int) -> None:
@@ -322,8 +326,9 @@ def invoice_render_pdf(*, invoice_id: int) -> None:
     if invoice is None or invoice.status == Invoice.Status.DRAFT:
         logger.info("Invoice %s: not rendered, it is not issued", invoice_id)
         return
-    _render_and_store(invoice, invoice_html)
-    invoice_email_queue(invoice=invoice, organisation=OrganisationDetails.current(), attachments=_attachment(invoice))
+    if _render_and_store(invoice, invoice_html):
+        invoice_email_queue(invoice=invoice, organisation=OrganisationDetails.current(),
+                            attachments=_attachment(invoice))
 
 
 def credit_note_render_pdf(*, credit_note_id: int) -> None:
@@ -334,9 +339,9 @@ def credit_note_render_pdf(*, credit_note_id: int) -> None:
     if credit_note is None:
         logger.info("Credit note %s: not rendered, it does not exist", credit_note_id)
         return
-    _render_and_store(credit_note, credit_note_html)
-    credit_note_email_queue(credit_note=credit_note, organisation=OrganisationDetails.current(),
-                            attachments=_attachment(credit_note))
+    if _render_and_store(credit_note, credit_note_html):
+        credit_note_email_queue(credit_note=credit_note, organisation=OrganisationDetails.current(),
+                                attachments=_attachment(credit_note))
 
 
 def statement_render_pdf(*, statement_id: int) -> None:
@@ -347,9 +352,9 @@ def statement_render_pdf(*, statement_id: int) -> None:
     if statement is None or statement.status == PaymentStatement.Status.DRAFT:
         logger.info("Payment statement %s: not rendered, it is not issued", statement_id)
         return
-    _render_and_store(statement, statement_html)
-    statement_email_queue(statement=statement, organisation=OrganisationDetails.current(),
-                          attachments=_attachment(statement))
+    if _render_and_store(statement, statement_html):
+        statement_email_queue(statement=statement, organisation=OrganisationDetails.current(),
+                              attachments=_attachment(statement))
 
 
 def pdfs_render_missing() -> int:
@@ -381,7 +386,8 @@ def pdfs_render_missing() -> int:
     ]
     dispatched = 0
     for task, documents, prefix in missing:
-        unfinished = documents.filter(Q(pdf="") | ~email_queued(prefix))
+        # A PDF removed on purpose (past its retention period, or with a person's erasure) is not rendered again.
+        unfinished = documents.filter(pdf_removed_at__isnull=True).filter(Q(pdf="") | ~email_queued(prefix))
         for pk in unfinished.order_by("pk").values_list("pk", flat=True):
             task.delay(pk)
             dispatched += 1
