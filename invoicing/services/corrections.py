@@ -41,6 +41,7 @@ from sessions_app.pay import amount_for_minutes
 from sessions_app.selectors import last_day_of_month, local_midnight
 from sessions_app.services.corrections import billing_lock
 
+from .month_end import MonthEndSummary, bill_sessions, pay_sessions
 from .partial_credit import invoice_line_credit
 from .pdf import money
 
@@ -82,14 +83,12 @@ def _invoice_total_again(invoice: Invoice, *, reason: str) -> None:
 
 def _bill_again_on_draft(appointment: ServiceAppointment, period_start) -> list[Invoice]:
     """The month end's own rules, for this one session and the draft's month."""
-    from .month_end import MonthEndSummary, _invoice
-
     org = OrganisationDetails.current()
     vat_rate = org.vat_rate if org.vat_registered else Decimal("0.00")
     session = ServiceAppointment.objects.filter(pk=appointment.pk, status=ServiceAppointment.Status.COMPLETED,
                                                 starts_at__lt=_cutoff(period_start))
-    _invoice(session, Policy(), vat_rate, period_start, last_day_of_month(period_start),
-             MonthEndSummary(period_start=period_start), _quiet)
+    bill_sessions(session, Policy(), vat_rate, period_start, last_day_of_month(period_start),
+                  MonthEndSummary(period_start=period_start), _quiet, cutoff=_cutoff(period_start))
     return [line.invoice for line in InvoiceLine.objects.filter(appointment=appointment, released=False)
             .select_related("invoice")]
 
@@ -140,12 +139,10 @@ def _statement_total_again(statement: PaymentStatement, *, reason: str) -> None:
 
 
 def _pay_again_on_draft(appointment: ServiceAppointment, period_start) -> StatementLine | None:
-    from .month_end import MonthEndSummary, _pay
-
     session = ServiceAppointment.objects.filter(pk=appointment.pk, status=ServiceAppointment.Status.COMPLETED,
                                                 starts_at__lt=_cutoff(period_start))
-    _pay(session, Policy(), period_start, last_day_of_month(period_start),
-         MonthEndSummary(period_start=period_start), _quiet)
+    pay_sessions(session, Policy(), period_start, last_day_of_month(period_start),
+                 MonthEndSummary(period_start=period_start), _quiet)
     return StatementLine.objects.filter(appointment=appointment).first()
 
 

@@ -111,8 +111,8 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
             pay_in_database(cutoff, period_start, period_end, summary, progress)
         else:
             policy = Policy()
-            _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress, cutoff=cutoff)
-            _pay(completed, policy, period_start, period_end, summary, progress)
+            bill_sessions(completed, policy, vat_rate, period_start, period_end, summary, progress, cutoff=cutoff)
+            pay_sessions(completed, policy, period_start, period_end, summary, progress)
         summary.adjustments = statement_adjustments_attach(period_start=period_start)
 
         run.finished_at = timezone.now()
@@ -144,7 +144,7 @@ STATEMENT_LINE_FIELDS = ["statement_id", "appointment_id", "session_date", "refe
                          "minutes", "hourly_rate", "amount", "wrapped_up_by_name", "on_behalf", "is_late"]
 
 
-def _invoice(completed, policy, vat_rate, period_start, period_end, summary, progress, *, cutoff):
+def bill_sessions(completed, policy, vat_rate, period_start, period_end, summary, progress, *, cutoff):
     rows = (
         completed.filter(~Exists(InvoiceLine.objects.filter(appointment=OuterRef("pk"), released=False)),
                          funding_arrangement__isnull=False)
@@ -264,7 +264,7 @@ def fill_bill_to(invoices):
 
 # ---------------------------------------------------------------- pay
 
-def _pay(completed, policy, period_start, period_end, summary, progress):
+def pay_sessions(completed, policy, period_start, period_end, summary, progress):
     rows = (
         completed.filter(statement_line__isnull=True)
         .order_by("starts_at", "pk")
