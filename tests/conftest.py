@@ -130,6 +130,14 @@ def migration_data(request):
     importlib.import_module("invoicing.migrations.0013_finance_makes_payment_runs").assign_roles(apps)
     importlib.import_module("sessions_app.migrations.0011_scheduling_assignments_series_and_moves").assign_roles(apps)
     importlib.import_module("privacy.migrations.0002_finance_personal_data_permissions").assign_roles(apps)
+    # Two migrations grant Finance's permissions inside their own function only: grant the same codenames here.
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codenames in (("invoicing.migrations.0013_closed_month_triggers_and_permissions", "FINANCE_PERMISSIONS"),
+                            ("invoicing.migrations.0013_finance_edits_missed_session_rules_and_terms", "CODENAMES")):
+        granted = getattr(importlib.import_module(name), codenames)
+        Group.objects.get(name="Finance").permissions.add(
+            *Permission.objects.filter(content_type__app_label="invoicing", codename__in=granted))
 
 
 TEST_VAT_NUMBER = "GB 123 4567 89"
