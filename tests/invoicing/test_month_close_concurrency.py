@@ -54,8 +54,12 @@ def test_a_close_and_a_run_at_once_never_leave_a_closed_month_with_drafts(mentor
     run = MonthEndRun.objects.get(period_start=date(2026, 10, 1))
     drafts = Invoice.objects.filter(period_start=date(2026, 10, 1), status="draft").exists()
     assert not (run.is_closed and drafts)
-    assert sum(outcome is not None for outcome in outcomes) == 1  # one of them was refused, with a message
+    # Whichever went second: the run is refused in a closed month, or the close is refused while the run's draft
+    # waits; both go through only when the run found nothing to add for October (the late session goes on
+    # November's documents once October's were issued). Never an error other than the refusal's message.
     assert all(isinstance(outcome, ValidationError) for outcome in outcomes if outcome is not None)
+    if all(outcome is None for outcome in outcomes):
+        assert run.is_closed and not drafts
 
 
 def test_asking_for_a_run_while_one_holds_the_month_is_refused_at_once(finance_user, time_machine):
