@@ -149,8 +149,14 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # After every migration that alters these tables: SQLite rebuilds a table to add most columns, and the
+    # rebuild drops the table's triggers.
     dependencies = [
         ("invoicing", "0012_month_end_state_and_close"),
+        ("invoicing", "0012_missed_session_rules_terms_and_line_rule"),
+        ("invoicing", "0012_document_pdf_removed_at"),
+        ("invoicing", "0012_session_credit_notes_and_statement_adjustments"),
+        ("invoicing", "0012_payment_runs_and_paying_account"),
     ]
     operations = [
         migrations.RunPython(create_triggers, drop_triggers),

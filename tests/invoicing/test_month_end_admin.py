@@ -318,3 +318,21 @@ def test_the_runs_history_page_shows_who_closed_the_month_and_why(closed_october
     html = response.content.decode()
     assert response.status_code == 200
     assert "Month closed: Filed." in html and "Fay Finance" in html
+
+
+@pytest.mark.django_db
+def test_every_closed_month_trigger_survives_the_later_migrations():
+    """A migration that rebuilds one of these tables on SQLite drops its triggers without a word."""
+    from importlib import import_module
+
+    from django.db import connection
+
+    triggers = import_module("invoicing.migrations.0013_closed_month_triggers_and_permissions")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            expected = set(triggers.SQLITE_TRIGGERS)
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+            expected = {name for names in triggers.POSTGRESQL_TRIGGERS.values() for name in names}
+        assert expected <= {name for (name,) in cursor.fetchall()}
