@@ -8,6 +8,7 @@ class InvoicingConfig(AppConfig):
     def ready(self):
         from invoicing import handlers, selectors, services
         from invoicing.models import OrganisationDetails
+        from invoicing.services.funder_rules import counting_rules
         from invoicing.services.month_close import month_lock_for
         from notifications import hooks as notifications_hooks
         from sessions_app import hooks as sessions_hooks
@@ -25,7 +26,4 @@ class InvoicingConfig(AppConfig):
         notifications_hooks.accounts_email.provide(OrganisationDetails.accounts_email)
         sessions_hooks.month_lock.provide(month_lock_for)  # the SA pages say when a session's month is closed
         # Authorised hours count the sessions Finance's policy bills, at what the funder charges for a missed one.
-        from invoicing.services.funder_rules import counting_rules
-        from sessions_app.allowance import provide_counting_rules
-
-        provide_counting_rules(counting_rules)
+        sessions_hooks.counting_rules.provide(counting_rules)

@@ -6,13 +6,12 @@ charges for it (the first hour, or the full booked time). *Booked* are the mente
 (Scheduled) on the arrangement's dates. *Left* is authorised − used − booked.
 
 Which outcomes are billed, and how a missed session is charged, is Finance's policy, kept by the app above this one
-(invoicing), which this app does not import: that app provides the rules when it starts (its AppConfig.ready, as
-`sessions_app.pay.provide_statement_moves`). Without it, attended and missed sessions count in full.
+(invoicing), which this app does not import: that app provides the rules through the `counting_rules` hook
+(sessions_app/hooks.py) when it starts. Without it, attended and missed sessions count in full.
 
 Every count here is a fixed number of queries however many arrangements: annotations, never a query per row.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,6 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from django.utils import timezone
 
+from sessions_app import hooks
 from sessions_app.models import FundingArrangement, ServiceAppointment
 
 Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
@@ -56,16 +56,9 @@ class CountingRules:
         return result
 
 
-_rules_provider: Callable[[], CountingRules] | None = None
-
-
-def provide_counting_rules(provider: Callable[[], CountingRules]) -> None:
-    global _rules_provider
-    _rules_provider = provider
-
-
 def counting_rules() -> CountingRules:
-    return _rules_provider() if _rules_provider is not None else CountingRules()
+    """Finance's rules as they are now (one query), or every outcome in full without invoicing."""
+    return hooks.counting_rules()
 
 
 # ---------------------------------------------------------------- the sums, as expressions

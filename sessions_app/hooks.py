@@ -47,6 +47,12 @@ def _nothing(*args, **kwargs) -> list:
     return []
 
 
+def _every_outcome_in_full():
+    from sessions_app.allowance import CountingRules  # the hook's own app; imported late, as allowance imports this
+
+    return CountingRules()
+
+
 # --- notifications ----------------------------------------------------------------------------------------------
 
 # The Cancel Session wizard's preview of the attendance email: (appointment, with the cancellation filled in but not
@@ -72,6 +78,11 @@ open_tickets_about = Hook("open_tickets_about", provided_by="invoicing", default
 
 # Which later payment statement pays a session its own month's statement was issued without (sessions_app.pay).
 statement_moves = Hook("statement_moves", provided_by="invoicing", default=lambda mentor, appointments: {})
+
+# Which sessions count against a funder's authorised hours (sessions_app.allowance): () -> allowance.CountingRules,
+# Finance's policy (which outcomes each funder bills, and who charges a missed session's first hour only). Unprovided,
+# attended and missed sessions count in full.
+counting_rules = Hook("counting_rules", provided_by="invoicing", default=_every_outcome_in_full)
 
 # Whether a session's month is closed: (day, the session's local date) -> sessions_app.closed_months.MonthLock, or
 # None while the month is open.
