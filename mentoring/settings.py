@@ -111,6 +111,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # No JIT compilation: PostgreSQL compiles a query to machine code when its estimated cost passes jit_above_cost,
+    # which pays only for long analytical scans. Our pages' queries read a few rows from indexes, but some are
+    # estimated dear (Senior Leadership's funding to renew: 0 rows read, 170 ms compiling, at 1,000,000 sessions).
+    # README, Benchmarks, "Real traffic".
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "sessions_app.User"

@@ -93,6 +93,7 @@ def test_database_url_switches_to_postgres():
     db = got["DATABASES"]["default"]
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["HOST"], int(db["PORT"]), db["NAME"], db["USER"]) == ("db.internal", 5433, "mentoring", "app")
+    assert db["OPTIONS"]["options"] == "-c jit=off", "a page's query compiled to machine code costs more than it runs"
 
 
 @pytest.mark.parametrize(
