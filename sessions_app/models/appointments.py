@@ -205,6 +205,9 @@ class ServiceAppointment(models.Model):
         ]
         indexes = [
             models.Index(fields=["mentor", "starts_at"]),
+            # A mentor's sessions to wrap up (their homepage's list and count, on every visit): a range of the index,
+            # where (mentor, starts_at) would read every session of the mentor's years to find the Scheduled ones.
+            models.Index(fields=["mentor", "status", "starts_at"], name="sa_mentor_status_starts"),
             models.Index(fields=["mentee", "starts_at"], name="sa_mentee_starts"),  # the mentee's clashes
             # Covering (PostgreSQL): Senior Leadership's mentors waiting longest, and the month's sessions by day and
             # by status (the dashboard's tiles tell cancelled from the outcome), are read from the index alone.
