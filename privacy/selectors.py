@@ -536,9 +536,15 @@ def erasure_preview(kind: str, person) -> dict:
             ("Emails to them or about their sessions", OutboxEmail.objects.filter(
                 Q(appointment__mentee=person) | _addressed_to(person.email)).count()),
             ("Finance tickets about their sessions", FinanceTicket.objects.filter(appointment__mentee=person).count()),
+            ("Assignments to mentors (removed)", MentorAssignment.objects.filter(mentee=person).count()),
+            ("Repeating series (locations)", AppointmentSeries.objects.filter(mentee=person).count()),
+            ("Corrections to mentors' pay about their sessions (what was corrected)",
+             StatementAdjustment.objects.filter(appointment__mentee=person).count()),
         ]
         documents = [(f"Invoice {number}", day) for number, day in Invoice.objects.filter(mentee=person).exclude(
             issue_date=None).values_list("number", "issue_date")]
+        documents += [(f"Credit note {number}", day) for number, day in SessionCreditNote.objects.filter(
+            invoice_line__appointment__mentee=person).values_list("number", "issue_date")]
         documents += [(f"Invoice {number} (lines naming them)", day) for number, day in Invoice.objects.filter(
             lines__appointment__mentee=person).exclude(issue_date=None).exclude(mentee=person).distinct().values_list(
             "number", "issue_date")]
@@ -548,9 +554,15 @@ def erasure_preview(kind: str, person) -> dict:
             ("Emails to them", OutboxEmail.objects.filter(_addressed_to(person.user.email)).count()),
             ("Questions they asked Finance", FinanceTicket.objects.filter(raised_by_id=person.user_id).count()),
             ("Wrap-up requests' messages", WrapUpRequest.objects.filter(mentor=person).count()),
+            ("Bank details, with every earlier version (deleted)",
+             MentorBankDetails.objects.filter(mentor=person).count()),
+            ("Assignments to mentees (removed)", MentorAssignment.objects.filter(mentor=person).count()),
         ]
         documents = [(f"Payment statement {number}", day) for number, day in PaymentStatement.objects.filter(
             mentor=person).exclude(issue_date=None).values_list("number", "issue_date")]
+        documents += [(f"Payment in run {number} (the name on the account, the last digits of its number)", day)
+                      for number, day in PaymentRun.objects.filter(items__mentor=person, items__live=True).values_list(
+                          "number", "payment_date")]
     kept = sorted(((label, retained_until(day)) for label, day in documents if retained_until(day) >= today),
                   key=lambda item: (item[1], item[0]))
     return {"anonymised": anonymised, "kept": kept}

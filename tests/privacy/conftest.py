@@ -56,7 +56,7 @@ class History:
 
     @property
     def secrets(self) -> list[str]:
-        return [NAME, EMAIL, PHONE, NOTES, ADMIN_DETAILS, INTERNAL_NOTE, TICKET_MESSAGE]
+        return [NAME, EMAIL, PHONE, NOTES, ADMIN_DETAILS, INTERNAL_NOTE, TICKET_MESSAGE, SERIES_LOCATION]
 
 
 def _at(day: date, hour=10):
