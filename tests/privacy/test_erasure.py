@@ -91,8 +91,16 @@ def test_the_confirmation_page_says_what_goes_and_what_hmrc_keeps(mo, finance_cl
     invoice_2019 = Invoice.objects.get(mentee=mo.mentee, period_start=date(2019, 3, 1))
     assert invoice_2019.number not in page  # kept until 5 April 2025: gone with the erasure
     assert "Yes, erase this person" in page
+    assert "Assignments to mentors (removed): 1" in page
+    session_credit_note = SessionCreditNote.objects.get()
+    assert f"Credit note {session_credit_note.number}: kept until 5 April" in page
     assert not Erasure.objects.exists()
     assert Mentee.objects.get(pk=mo.mentee.pk).full_name == NAME
+    page = erase(finance_client, "mentor", mo.mentor.pk).content.decode()
+    assert "Bank details, with every earlier version (deleted): 1" in page
+    run = mo.documents["2026"]["payment run"]
+    assert f"Payment in run {run.number} (the name on the account, the last digits of its number): kept until " \
+           "5 April 2033" in page
 
 
 def test_erasing_a_mentee_leaves_no_copy_but_what_hmrc_requires(mo, finance_client, finance_user,
