@@ -43,11 +43,13 @@ from sessions_app.models import (
 CHUNK = 2000
 
 # Models that hold something about a person but are not exported, and why. Anything else that points to a person
-# (a mentee, a mentor, a user, a session, or a field for a name, email, address or phone) must be read by a section.
+# (a mentee, a mentor, a user, a session, or a field for a name, email, address, phone or bank account) must be read
+# by a section.
 NOT_EXPORTED = {
     "sessions_app.Funder": "an organisation that pays for sessions; its billing contact is the funder's, not a "
                            "mentee's or mentor's",
-    "invoicing.OrganisationDetails": "our own organisation's name, address and accounts email",
+    "invoicing.OrganisationDetails": "our own organisation's name, address, accounts email and the bank account "
+                                     "we pay mentors from",
     "sessions_app.Sequence": "counters for reference numbers; `name` is the counter's name",
     "auth.Group": "the three roles; `name` is the role's",
     "auth.Permission": "what each role may do; `name` describes the permission",
@@ -66,7 +68,7 @@ NOT_EXPORTED = {
     "invoicing.HistoricalTerm": "earlier versions of a term (who in Finance changed it)",
     "invoicing.HistoricalMissedSessionRule": "earlier versions of a funder's rule (who in Finance changed it)",
     "invoicing.PaymentRun": "a payment run: our paying account and who in Finance made and paid it; each mentor's "
-                            "payment in it is exported to the mentor (`payment_run_items`)",
+                            "payment in it is exported to the mentor (`payments`)",
     "invoicing.HistoricalPaymentRun": "earlier versions of a payment run (who in Finance acted)",
 }
 

@@ -1,6 +1,6 @@
 """The export is complete: every model that holds something about a person (a link to a mentee, a mentor, a user or
-a session, or a field for a name, email, address or phone number) is read by a section of the mentee's or the
-mentor's export, or is listed in `privacy.selectors.NOT_EXPORTED` with the reason. A model added with a person's
+a session, or a field for a name, email, address, phone number or bank account) is read by a section of the
+mentee's or the mentor's export, or is listed in `privacy.selectors.NOT_EXPORTED` with the reason. A model added with a person's
 data and neither fails here, so the export cannot silently miss it."""
 
 import re
