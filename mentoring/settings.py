@@ -236,6 +236,8 @@ CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
 RETENTION_NOTES_YEARS = env.int("RETENTION_NOTES_YEARS", default=2)
 RETENTION_DOCUMENTS_YEARS = env.int("RETENTION_DOCUMENTS_YEARS", default=6)
 RETENTION_OUTBOX_BODY_DAYS = env.int("RETENTION_OUTBOX_BODY_DAYS", default=90)
+# Earlier versions of a mentor's bank details (replaced accounts; who saw them in full): years after each was recorded.
+RETENTION_BANK_DETAILS_YEARS = env.int("RETENTION_BANK_DETAILS_YEARS", default=2)
 RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=500)
 
 # ---- Security (README: "Who may do what"). `python manage.py check --deploy` passes with DEBUG off.

@@ -17,7 +17,7 @@ from django.utils import timezone
 from privacy.models import Erasure, PersonalDataExport, Subject, WithheldNote
 from privacy.selectors import erasure_preview
 from privacy.services import ErasureRefused, person_erase, personal_data_export
-from privacy.services.erasure import upcoming_sessions
+from privacy.services.erasure import payments_waiting, upcoming_sessions
 from sessions_app.admin.common import ViewOnlyAdmin
 from sessions_app.models import Mentee, Mentor, ServiceAppointment
 
@@ -92,6 +92,7 @@ class PersonalDataActions:
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "already_erased": Erasure.objects.filter(subject_kind=self.subject_kind, subject_id=person.pk).first(),
             "upcoming": upcoming_sessions(self.subject_kind, person, timezone.now()),
+            "payments_waiting": payments_waiting(self.subject_kind, person),
         }
         return TemplateResponse(request, "admin/privacy/erase_confirmation.html", context)
 

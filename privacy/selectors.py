@@ -11,14 +11,29 @@ from typing import Callable, Iterator
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db.models import Exists, F, OuterRef, Q
 
-from invoicing.models import CreditNote, FinanceTicket, Invoice, InvoiceLine, MentorPayRate, PaymentStatement, StatementLine
+from invoicing.models import (
+    CreditNote,
+    FinanceTicket,
+    Invoice,
+    InvoiceLine,
+    MentorPayRate,
+    PaymentRun,
+    PaymentRunItem,
+    PaymentStatement,
+    SessionCreditNote,
+    StatementAdjustment,
+    StatementLine,
+)
 from notifications.models import OutboxEmail
 from privacy.models import Subject, WithheldNote
 from sessions_app.models import (
     AppointmentEvent,
+    AppointmentSeries,
     FundingArrangement,
     Mentee,
     Mentor,
+    MentorAssignment,
+    MentorBankDetails,
     ServiceAppointment,
     User,
     WrapUpRequest,
@@ -28,11 +43,13 @@ from sessions_app.models import (
 CHUNK = 2000
 
 # Models that hold something about a person but are not exported, and why. Anything else that points to a person
-# (a mentee, a mentor, a user, a session, or a field for a name, email, address or phone) must be read by a section.
+# (a mentee, a mentor, a user, a session, or a field for a name, email, address, phone or bank account) must be read
+# by a section.
 NOT_EXPORTED = {
     "sessions_app.Funder": "an organisation that pays for sessions; its billing contact is the funder's, not a "
                            "mentee's or mentor's",
-    "invoicing.OrganisationDetails": "our own organisation's name, address and accounts email",
+    "invoicing.OrganisationDetails": "our own organisation's name, address, accounts email and the bank account "
+                                     "we pay mentors from",
     "sessions_app.Sequence": "counters for reference numbers; `name` is the counter's name",
     "auth.Group": "the three roles; `name` is the role's",
     "auth.Permission": "what each role may do; `name` describes the permission",
@@ -51,19 +68,8 @@ NOT_EXPORTED = {
     "invoicing.HistoricalTerm": "earlier versions of a term (who in Finance changed it)",
     "invoicing.HistoricalMissedSessionRule": "earlier versions of a funder's rule (who in Finance changed it)",
     "invoicing.PaymentRun": "a payment run: our paying account and who in Finance made and paid it; each mentor's "
-                            "payment in it is not yet exported (see below)",
+                            "payment in it is exported to the mentor (`payments`)",
     "invoicing.HistoricalPaymentRun": "earlier versions of a payment run (who in Finance acted)",
-    # Added by features built beside the export; not yet in it (issue #19 stays open until they are). Erasure's
-    # sweep of names and emails over every text column reaches their text already.
-    "sessions_app.MentorBankDetails": "NOT YET EXPORTED: a mentor's bank account (masked in the admin)",
-    "sessions_app.HistoricalMentorBankDetails": "NOT YET EXPORTED: earlier versions of a mentor's bank account",
-    "sessions_app.MentorAssignment": "NOT YET EXPORTED: which mentor is assigned to which mentee",
-    "sessions_app.AppointmentSeries": "NOT YET EXPORTED: a weekly series of sessions (each session is exported)",
-    "invoicing.SessionCreditNote": "NOT YET EXPORTED: a credit note for one session (its invoice line is exported)",
-    "invoicing.HistoricalSessionCreditNote": "NOT YET EXPORTED: earlier versions of a credit note for one session",
-    "invoicing.StatementAdjustment": "NOT YET EXPORTED: a correction's adjustment on a mentor's next statement",
-    "invoicing.HistoricalStatementAdjustment": "NOT YET EXPORTED: earlier versions of a statement adjustment",
-    "invoicing.PaymentRunItem": "NOT YET EXPORTED: one mentor's payment in a payment run",
 }
 
 
@@ -225,6 +231,46 @@ def mentee_credit_note_versions(mentee):
     return _versions(CreditNote.history.model, Q(invoice__mentee=mentee))
 
 
+def mentee_assignments(mentee):
+    return MentorAssignment.objects.filter(mentee=mentee).order_by("assigned_at", "pk").values(
+        "assigned_at", mentor_name=F("mentor__user__full_name"), assigned_by_name=F("assigned_by__full_name"),
+    ).iterator(CHUNK)
+
+
+def mentee_series(mentee):
+    rows = AppointmentSeries.objects.filter(mentee=mentee).order_by("created_at", "pk").values(
+        "first_date", "until", "interval_weeks", "start_time", "booked_minutes", "mode", "location", "created_at",
+        number_of_sessions=F("count"), mentor_name=F("mentor__user__full_name"),
+        booked_by_name=F("created_by__full_name"),
+    )
+    return _labelled(rows.iterator(CHUNK), mode=MODES)
+
+
+def _session_credit_notes(mentee) -> Q:
+    return Q(invoice_line__appointment__mentee=mentee)
+
+
+def mentee_session_credit_notes(mentee):
+    """Credit notes for one of their sessions, on their own invoices or a funder's (only the line about them)."""
+    return SessionCreditNote.objects.filter(_session_credit_notes(mentee)).order_by("issue_date", "pk").values(
+        "number", "issue_date", "reason", "net", "vat", "total", session=F("invoice_line__reference"),
+        invoice_number=F("invoice__number"), billed_to=F("invoice__bill_to_name"),
+    ).iterator(CHUNK)
+
+
+def mentee_statement_adjustments(mentee):
+    """Corrections to their sessions after the mentor was paid for them: what changed and why (not the mentor's
+    pay, which is the mentor's)."""
+    return StatementAdjustment.objects.filter(appointment__mentee=mentee).order_by("created_at", "pk").values(
+        "session_date", "reference", "description", "reason", "created_at",
+        corrected_by_name=F("created_by__full_name"),
+    ).iterator(CHUNK)
+
+
+def mentee_session_credit_note_versions(mentee):
+    return _versions(SessionCreditNote.history.model, _session_credit_notes(mentee))
+
+
 # --------------------------------------------------------------------------- a mentor
 
 
@@ -301,6 +347,59 @@ def mentor_statement_versions(mentor):
     return _versions(PaymentStatement.history.model, Q(mentor_id=mentor.pk))
 
 
+def mentor_assignments(mentor):
+    """The mentees assigned to them, by number (a mentee's name is the mentee's personal data)."""
+    return MentorAssignment.objects.filter(mentor=mentor).order_by("assigned_at", "pk").values(
+        "assigned_at", mentee_number=F("mentee_id"), assigned_by_name=F("assigned_by__full_name"),
+    ).iterator(CHUNK)
+
+
+def mentor_series(mentor):
+    rows = AppointmentSeries.objects.filter(mentor=mentor).order_by("created_at", "pk").values(
+        "first_date", "until", "interval_weeks", "start_time", "booked_minutes", "mode", "created_at",
+        number_of_sessions=F("count"), booked_by_name=F("created_by__full_name"),
+    )
+    return _labelled(rows.iterator(CHUNK), mode=MODES)
+
+
+def mentor_bank_details(mentor):
+    """In full: under a subject access request they are the mentor's own data."""
+    return MentorBankDetails.objects.filter(mentor=mentor).values(
+        "account_name", "sort_code", "account_number", "updated_at", updated_by_name=F("updated_by__full_name"))
+
+
+BANK_DETAILS_HISTORY = {"+": "Entered", "~": "Changed or seen in full", "-": "Deleted"}
+
+
+def mentor_bank_details_versions(mentor):
+    """Each version: who entered or changed them, and who saw them in full (the history records each view)."""
+    rows = MentorBankDetails.history.model.objects.filter(mentor_id=mentor.pk).order_by(
+        "history_date", "history_id").values(
+        "account_name", "sort_code", "account_number", when=F("history_date"), what=F("history_type"),
+        note=F("history_change_reason"), by=F("history_user__full_name"))
+    return _labelled(rows.iterator(CHUNK), what=BANK_DETAILS_HISTORY)
+
+
+def mentor_payments(mentor):
+    rows = PaymentRunItem.objects.filter(mentor=mentor).order_by("run__payment_date", "pk").values(
+        "amount", "reference", "account_name", "sort_code", "account_number", "live",
+        payment_run=F("run__number"), payment_run_status=F("run__status"), payment_date=F("run__payment_date"),
+        paid_at=F("run__paid_at"), statement_number=F("statement__number"),
+    )
+    return _labelled(rows.iterator(CHUNK), payment_run_status=dict(PaymentRun.Status.choices))
+
+
+def mentor_statement_adjustments(mentor):
+    return StatementAdjustment.objects.filter(mentor=mentor).order_by("created_at", "pk").values(
+        "session_date", "reference", "mentee_name", "description", "reason", "was_amount", "now_amount", "amount",
+        "created_at", statement_number=F("statement__number"), corrects_statement=F("corrects__statement__number"),
+    ).iterator(CHUNK)
+
+
+def mentor_statement_adjustment_versions(mentor):
+    return _versions(StatementAdjustment.history.model, Q(mentor_id=mentor.pk))
+
+
 def _log_ins(model, mentor, *fields):
     return model.objects.filter(username__iexact=mentor.user.email).order_by("attempt_time").values(
         "attempt_time", "ip_address", "user_agent", *fields).iterator(CHUNK)
@@ -338,6 +437,15 @@ MENTEE_SECTIONS = (
     Section("invoice_lines", "Your sessions on invoices", "The lines about your sessions on every invoice, "
             "including those addressed to a funder.", (InvoiceLine,), mentee_invoice_lines),
     Section("credit_notes", "Credit notes addressed to you", "", (CreditNote,), mentee_credit_notes),
+    Section("mentors", "Your mentors", "The mentors you are assigned to, who may book sessions with you.",
+            (MentorAssignment,), mentee_assignments),
+    Section("repeat_bookings", "Your repeating sessions", "Sessions booked together to repeat every few weeks "
+            "(each session is also under Your sessions).", (AppointmentSeries,), mentee_series),
+    Section("session_credit_notes", "Credit notes for one of your sessions", "A session taken off an invoice "
+            "after it was corrected (on your invoice or a funder's).", (SessionCreditNote,),
+            mentee_session_credit_notes),
+    Section("session_corrections_after_payment", "Corrections to your sessions after the mentor was paid",
+            "What was corrected and why.", (StatementAdjustment,), mentee_statement_adjustments),
     Section("session_versions", "Earlier versions of your sessions", "The audit trail: every saved version.",
             (ServiceAppointment.history.model,), mentee_session_versions, in_summary=False),
     Section("funding_versions", "Earlier versions of your funding arrangements", "",
@@ -346,6 +454,8 @@ MENTEE_SECTIONS = (
             mentee_invoice_versions, in_summary=False),
     Section("credit_note_versions", "Earlier versions of your credit notes", "", (CreditNote.history.model,),
             mentee_credit_note_versions, in_summary=False),
+    Section("session_credit_note_versions", "Earlier versions of the credit notes for one of your sessions", "",
+            (SessionCreditNote.history.model,), mentee_session_credit_note_versions, in_summary=False),
 )
 
 MENTOR_SECTIONS = (
@@ -353,6 +463,14 @@ MENTOR_SECTIONS = (
             "is left out: it is a key, not information about you).", (User, Mentor), mentor_profile),
     Section("roles", "Your roles", "", (User.groups.through,), mentor_roles),
     Section("pay_rates", "Your pay rates", "From each date on.", (MentorPayRate,), mentor_pay_rates),
+    Section("bank_details", "Your bank details", "Shown in full: this export is then as sensitive as a bank "
+            "statement; keep it safe.", (MentorBankDetails,), mentor_bank_details),
+    Section("bank_details_versions", "Changes to your bank details, and who saw them in full", "",
+            (MentorBankDetails.history.model,), mentor_bank_details_versions),
+    Section("mentees", "Your mentees", "The mentees assigned to you, by number (their names are theirs).",
+            (MentorAssignment,), mentor_assignments),
+    Section("repeat_bookings", "Your repeating sessions", "Sessions booked together to repeat every few weeks.",
+            (AppointmentSeries,), mentor_series),
     Section("sessions", "Your sessions", "When, what happened and who acted. The mentee's name and notes are the "
             "mentee's personal data and are left out.", (ServiceAppointment,), mentor_sessions),
     Section("actions", "What you did", "Sessions you booked, wrapped up or cancelled, or that were done for you.",
@@ -367,8 +485,15 @@ MENTOR_SECTIONS = (
             (PaymentStatement,), mentor_statements),
     Section("payment_statement_lines", "The lines of your payment statements", "", (StatementLine,),
             mentor_statement_lines),
+    Section("statement_adjustments", "Adjustments to your pay after a correction", "A session corrected after a "
+            "payment statement paid it: the difference goes on your next statement.", (StatementAdjustment,),
+            mentor_statement_adjustments),
+    Section("payments", "Payments to you", "Each payment to your bank account in a payment run (a cancelled "
+            "run's payments were not made).", (PaymentRunItem,), mentor_payments),
     Section("payment_statement_versions", "Earlier versions of your payment statements", "",
             (PaymentStatement.history.model,), mentor_statement_versions, in_summary=False),
+    Section("statement_adjustment_versions", "Earlier versions of your pay adjustments", "",
+            (StatementAdjustment.history.model,), mentor_statement_adjustment_versions, in_summary=False),
     Section("log_ins", "Your log-ins", "", (AccessLog,), mentor_log_ins),
     Section("failed_log_ins", "Failed log-ins with your email address", "", (AccessFailureLog,),
             mentor_failed_log_ins),
@@ -385,6 +510,9 @@ def documents(kind: str, person) -> Iterator[tuple[str, str]]:
                 status=Invoice.Status.DRAFT).values_list("number", "pdf").iterator(CHUNK):
             yield f"documents/invoice-{number}.pdf", pdf
         for number, pdf in CreditNote.objects.filter(invoice__mentee=person).exclude(pdf="").values_list(
+                "number", "pdf").iterator(CHUNK):
+            yield f"documents/credit-note-{number}.pdf", pdf
+        for number, pdf in SessionCreditNote.objects.filter(invoice__mentee=person).exclude(pdf="").values_list(
                 "number", "pdf").iterator(CHUNK):
             yield f"documents/credit-note-{number}.pdf", pdf
     else:
@@ -410,9 +538,15 @@ def erasure_preview(kind: str, person) -> dict:
             ("Emails to them or about their sessions", OutboxEmail.objects.filter(
                 Q(appointment__mentee=person) | _addressed_to(person.email)).count()),
             ("Finance tickets about their sessions", FinanceTicket.objects.filter(appointment__mentee=person).count()),
+            ("Assignments to mentors (removed)", MentorAssignment.objects.filter(mentee=person).count()),
+            ("Repeating series (locations)", AppointmentSeries.objects.filter(mentee=person).count()),
+            ("Corrections to mentors' pay about their sessions (what was corrected)",
+             StatementAdjustment.objects.filter(appointment__mentee=person).count()),
         ]
         documents = [(f"Invoice {number}", day) for number, day in Invoice.objects.filter(mentee=person).exclude(
             issue_date=None).values_list("number", "issue_date")]
+        documents += [(f"Credit note {number}", day) for number, day in SessionCreditNote.objects.filter(
+            invoice_line__appointment__mentee=person).values_list("number", "issue_date")]
         documents += [(f"Invoice {number} (lines naming them)", day) for number, day in Invoice.objects.filter(
             lines__appointment__mentee=person).exclude(issue_date=None).exclude(mentee=person).distinct().values_list(
             "number", "issue_date")]
@@ -422,9 +556,15 @@ def erasure_preview(kind: str, person) -> dict:
             ("Emails to them", OutboxEmail.objects.filter(_addressed_to(person.user.email)).count()),
             ("Questions they asked Finance", FinanceTicket.objects.filter(raised_by_id=person.user_id).count()),
             ("Wrap-up requests' messages", WrapUpRequest.objects.filter(mentor=person).count()),
+            ("Bank details, with every earlier version (deleted)",
+             MentorBankDetails.objects.filter(mentor=person).count()),
+            ("Assignments to mentees (removed)", MentorAssignment.objects.filter(mentor=person).count()),
         ]
         documents = [(f"Payment statement {number}", day) for number, day in PaymentStatement.objects.filter(
             mentor=person).exclude(issue_date=None).values_list("number", "issue_date")]
+        documents += [(f"Payment in run {number} (the name on the account, the last digits of its number)", day)
+                      for number, day in PaymentRun.objects.filter(items__mentor=person, items__live=True).values_list(
+                          "number", "payment_date")]
     kept = sorted(((label, retained_until(day)) for label, day in documents if retained_until(day) >= today),
                   key=lambda item: (item[1], item[0]))
     return {"anonymised": anonymised, "kept": kept}

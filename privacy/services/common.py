@@ -6,11 +6,12 @@ from datetime import date
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Right
 from django.utils import timezone
 from django.utils.html import escape
 
-from invoicing.models import CreditNote, Invoice, PaymentStatement
+from invoicing.models import CreditNote, Invoice, PaymentStatement, SessionCreditNote
 
 ERASED = "[erased]"  # in a text the database requires (a ticket's message, a credit note's reason)
 
@@ -60,7 +61,7 @@ def documents_past_retention(model, today: date) -> Q:
     """Issued documents dated (their issue date) on or before the last expired year's end; drafts by their period's
     end. Their rows stay (sums and numbers are not personal data); the personal copies and the PDF go."""
     boundary = last_expired_year_end(today)
-    if model is CreditNote:
+    if model in (CreditNote, SessionCreditNote):
         return Q(issue_date__lte=boundary)
     return Q(issue_date__lte=boundary) | Q(issue_date__isnull=True, period_end__lte=boundary)
 
@@ -75,7 +76,19 @@ def documents_retained(model, today: date) -> Q:
     return ~documents_not_retained(model, today)
 
 
-DOCUMENT_MODELS = (Invoice, CreditNote, PaymentStatement)
+DOCUMENT_MODELS = (Invoice, CreditNote, SessionCreditNote, PaymentStatement)
+
+
+def payments_past_retention(today: date) -> Q:
+    """Payment-run items (a payment to a mentor) by their run's payment date, as documents by their issue date."""
+    return Q(run__payment_date__lte=last_expired_year_end(today))
+
+
+def masked_bank_details() -> dict:
+    """What a payment kept for HMRC keeps of the account it went to once its mentor is erased: the name on the
+    account and the last digits, as the product shows them to those who may not see them in full."""
+    return {"sort_code": Concat(Value("****"), Right("sort_code", 2)),
+            "account_number": Concat(Value("****"), Right("account_number", 4))}
 
 
 def remove_pdfs(model, query: Q, now) -> int:

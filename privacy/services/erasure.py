@@ -20,7 +20,18 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import escape
 
-from invoicing.models import CreditNote, FinanceTicket, Invoice, InvoiceLine, PaymentStatement, StatementLine
+from invoicing.models import (
+    CreditNote,
+    FinanceTicket,
+    Invoice,
+    InvoiceLine,
+    PaymentRun,
+    PaymentRunItem,
+    PaymentStatement,
+    SessionCreditNote,
+    StatementAdjustment,
+    StatementLine,
+)
 from notifications.models import OutboxEmail
 from privacy.models import Erasure, Subject, WithheldNote
 from privacy.services.common import (
@@ -28,11 +39,22 @@ from privacy.services.common import (
     documents_not_retained,
     documents_past_retention,
     documents_retained,
+    masked_bank_details,
     mention_pattern,
+    payments_past_retention,
     remove_pdfs,
     update_with_history,
 )
-from sessions_app.models import Mentee, Mentor, ServiceAppointment, User, WrapUpRequest
+from sessions_app.models import (
+    AppointmentSeries,
+    Mentee,
+    Mentor,
+    MentorAssignment,
+    MentorBankDetails,
+    ServiceAppointment,
+    User,
+    WrapUpRequest,
+)
 from sessions_app.models.people import new_calendar_token
 
 logger = logging.getLogger(__name__)
@@ -46,6 +68,11 @@ HMRC_RETAINED = {
     "invoicing.PaymentStatement": ("supplier_address",),
     "invoicing.HistoricalPaymentStatement": ("supplier_address",),
     "invoicing.StatementLine": ("mentee_name", "wrapped_up_by_name"),
+    "invoicing.StatementAdjustment": ("mentee_name",),
+    "invoicing.HistoricalStatementAdjustment": ("mentee_name",),
+    # A payment made: the name on the account it went to (its sort code and account number are cut to their last
+    # digits when the mentor is erased).
+    "invoicing.PaymentRunItem": ("account_name",),
 }
 # Other people's names and addresses: a namesake's own record is not theirs to lose. The erased person's own row
 # is anonymised by the first pass.
@@ -89,6 +116,10 @@ def person_erase(*, kind: str, person_id: int, acting_user, reason: str, now=Non
     if upcoming:
         raise ErasureRefused(f"{len(upcoming)} session{'s are' if len(upcoming) != 1 else ' is'} still to come "
                              f"({', '.join(upcoming)}): cancel {'them' if len(upcoming) != 1 else 'it'} first.")
+    waiting = payments_waiting(kind, person)
+    if waiting:
+        raise ErasureRefused(f"A payment to this mentor is waiting in payment run {', '.join(waiting)}: mark the run "
+                             "paid or cancel it first (it needs their bank details).")
 
     label = erased_label(kind, person)
     counts = (_erase_mentee if kind == Subject.MENTEE else _erase_mentor)(person, label, now)
@@ -105,6 +136,14 @@ def upcoming_sessions(kind: str, person, now) -> list[str]:
     sessions = ServiceAppointment.objects.filter(status=ServiceAppointment.Status.SCHEDULED, starts_at__gt=now)
     sessions = sessions.filter(mentee=person) if kind == Subject.MENTEE else sessions.filter(mentor=person)
     return list(sessions.order_by("starts_at").values_list("reference", flat=True)[:20])
+
+
+def payments_waiting(kind: str, person) -> list[str]:
+    """Numbers of the payment runs, ready to pay, with a payment to the mentor: the bank needs their details."""
+    if kind != Subject.MENTOR:
+        return []
+    return list(PaymentRun.objects.filter(status=PaymentRun.Status.READY, items__mentor=person,
+                                          items__live=True).order_by("number").values_list("number", flat=True))
 
 
 def _emails(query: Q) -> int:
@@ -179,6 +218,26 @@ def _erase_mentee(mentee: Mentee, label: str, now) -> dict:
         Q(appointment__mentee=mentee) & _via("invoice", Invoice, today)).update(mentee_name=label)
     counts["statement lines past retention"] = StatementLine.objects.filter(
         Q(appointment__mentee=mentee) & _via("statement", PaymentStatement, today)).update(mentee_name=label)
+    counts.update(_mentee_scheduling_and_corrections(mentee, label, today, now))
+    return counts
+
+
+def _mentee_scheduling_and_corrections(mentee: Mentee, label: str, today, now) -> dict:
+    """Their assignments to mentors go (they hold nothing else); their series lose the location, as their sessions
+    do. A credit note for one of their sessions is a document like any other (kept with its reason and PDF while
+    HMRC needs it); an adjustment to the mentor's pay about their session loses its description (it quotes the
+    notes) and, unless an issued statement still retained carries it, their name."""
+    counts = {
+        "mentor assignments": MentorAssignment.objects.filter(mentee=mentee).delete()[0],
+        "repeating series": AppointmentSeries.objects.filter(mentee=mentee).exclude(location="").update(location=""),
+    }
+    counts.update(_documents({SessionCreditNote: Q(invoice_line__appointment__mentee=mentee)}, retained_values={},
+                             erased_values={SessionCreditNote: {"reason": ERASED}}, now=now))
+    adjustments = Q(appointment__mentee=mentee)
+    counts["pay adjustments about their sessions"] = update_with_history(
+        StatementAdjustment, adjustments & ~Q(description=ERASED), {"description": ERASED})
+    not_retained = adjustments & (Q(statement__isnull=True) | _via("statement", PaymentStatement, today))
+    update_with_history(StatementAdjustment, not_retained, {"mentee_name": label})
     return counts
 
 
@@ -216,6 +275,23 @@ def _erase_mentor(mentor: Mentor, label: str, now) -> dict:
     counts["statement lines past retention"] = StatementLine.objects.filter(
         Q(statement__mentor=mentor) & _via("statement", PaymentStatement, today),
         wrapped_up_by_name=user.full_name).update(wrapped_up_by_name=label)
+    counts.update(_mentor_bank_details_and_payments(mentor, label, today))
+    counts["mentee assignments"] = MentorAssignment.objects.filter(mentor=mentor).delete()[0]
+    return counts
+
+
+def _mentor_bank_details_and_payments(mentor: Mentor, label: str, today) -> dict:
+    """Their bank details go, with every earlier version (and the record of who saw them). A payment made to them is
+    a financial record HMRC needs: while it is kept, the name on the account stays and the sort code and account
+    number are cut to their last digits; past its retention, or never made (a cancelled run), it keeps neither."""
+    history = MentorBankDetails.history.model
+    counts = {"bank details": MentorBankDetails.objects.filter(mentor=mentor).delete()[0],
+              "earlier versions of bank details": history.objects.filter(mentor_id=mentor.pk).delete()[0]}
+    payments = PaymentRunItem.objects.filter(mentor=mentor)
+    gone = Q(live=False) | payments_past_retention(today)
+    counts["payments: bank details masked"] = payments.exclude(gone).update(**masked_bank_details())
+    counts["payments past retention or not made"] = payments.filter(gone).update(
+        account_name=label, sort_code="", account_number="")
     return counts
 
 

@@ -11,11 +11,28 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from invoicing.models import CreditNote, FinanceTicket, Invoice, InvoiceLine, PaymentStatement, StatementLine
+from invoicing.models import (
+    CreditNote,
+    FinanceTicket,
+    Invoice,
+    InvoiceLine,
+    PaymentRunItem,
+    PaymentStatement,
+    SessionCreditNote,
+    StatementAdjustment,
+    StatementLine,
+)
 from notifications.models import OutboxEmail
 from privacy.models import WithheldNote
-from privacy.services.common import ERASED, documents_past_retention, remove_pdfs, update_with_history
-from sessions_app.models import Mentee, ServiceAppointment
+from privacy.services.common import (
+    ERASED,
+    documents_past_retention,
+    last_expired_year_end,
+    payments_past_retention,
+    remove_pdfs,
+    update_with_history,
+)
+from sessions_app.models import Mentee, MentorBankDetails, ServiceAppointment
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +80,7 @@ def retention_apply(*, now=None, batch_size: int | None = None) -> RetentionRepo
     _notes(report, now, batch_size)
     _documents(report, now, batch_size)
     _outbox_bodies(report, now, batch_size)
+    _bank_details_versions(report, now, batch_size)
     logger.info("Retention: %s", report)
     return report
 
@@ -91,6 +109,9 @@ def _notes(report, now, batch_size):
                 batch_size)
     FinanceTicket.objects.filter(appointment__mentee__in=finished).exclude(reply__in=["", ERASED]).update(
         reply=ERASED)
+    # What a correction after payment changed quotes the notes.
+    _in_batches(report, "pay adjustments' descriptions", StatementAdjustment,
+                Q(appointment__mentee__in=finished) & ~Q(description=ERASED), {"description": ERASED}, batch_size)
 
 
 def _years_before(moment, years: int):
@@ -126,6 +147,18 @@ def _documents(report, now, batch_size):
     _in_batches(report, "payment statements", PaymentStatement,
                 past[PaymentStatement] & (Q(supplier_address__gt="") | Q(pdf_removed_at__isnull=True)),
                 {"supplier_address": ""}, batch_size, then=pdfs(PaymentStatement))
+    _in_batches(report, "credit notes for one session", SessionCreditNote,
+                documents_past_retention(SessionCreditNote, today)
+                & (~Q(reason=ERASED) | Q(pdf_removed_at__isnull=True)),
+                {"reason": ERASED}, batch_size, then=pdfs(SessionCreditNote))
+    statements_past = PaymentStatement.objects.filter(past[PaymentStatement]).values("pk")
+    _in_batches(report, "pay adjustments", StatementAdjustment,
+                (Q(statement__in=statements_past) | Q(statement__isnull=True, session_date__lte=last_expired_year_end(today)))
+                & (~Q(mentee_name=ERASED) | ~Q(description=ERASED)),
+                {"mentee_name": ERASED, "description": ERASED}, batch_size)
+    _in_batches(report, "payments to mentors", PaymentRunItem,
+                payments_past_retention(today) & (~Q(account_name=ERASED) | Q(account_number__gt="")),
+                {"account_name": ERASED, "sort_code": "", "account_number": ""}, batch_size)
     _in_batches(report, "payment statement lines", StatementLine,
                 Q(statement__in=PaymentStatement.objects.filter(past[PaymentStatement]).values("pk"))
                 & (~Q(mentee_name=ERASED) | ~Q(wrapped_up_by_name=ERASED)),
@@ -139,3 +172,19 @@ def _outbox_bodies(report, now, batch_size):
     _in_batches(report, "emails' bodies", OutboxEmail,
                 Q(created_at__lt=cutoff) & ~Q(status=OutboxEmail.Status.PENDING) & _has_text("text_body", "html_body"),
                 {"text_body": "", "html_body": "", "attachments": []}, batch_size)
+
+
+def _bank_details_versions(report, now, batch_size):
+    """Earlier versions of mentors' bank details (accounts since replaced, and the record of who saw them in full),
+    RETENTION_BANK_DETAILS_YEARS after they were recorded. Each mentor's newest version stays with the details
+    themselves (erasure deletes both)."""
+    history = MentorBankDetails.history.model
+    newest = history.objects.values("mentor_id").annotate(last=Max("history_id")).values("last")
+    old = Q(history_date__lt=_years_before(now, settings.RETENTION_BANK_DETAILS_YEARS)) & ~Q(history_id__in=newest)
+    while True:
+        with transaction.atomic():
+            ids = list(history.objects.filter(old).order_by("history_id").values_list("history_id", flat=True)[
+                :batch_size])
+            if not ids:
+                return
+            report.add("earlier versions of bank details", history.objects.filter(history_id__in=ids).delete()[0])

@@ -3,7 +3,7 @@ Finance), one cancelled with an internal note, a ticket, the attendance emails, 
 past its retention period, and March 2026) with their invoices, payment statements and PDFs."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,11 +11,21 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invoicing.models import Invoice, MentorPayRate, PaymentStatement
+from invoicing.models import Invoice, MentorPayRate, OrganisationDetails, PaymentStatement
 from invoicing.services import invoice_credit, invoices_issue, month_end_generate, statements_issue
+from invoicing.services.documents import statement_approve
+from invoicing.services.payment_runs import payment_run_create, payment_run_mark_paid
 from invoicing.services.tickets import ticket_raise
-from sessions_app.models import CancellationReason, FundingArrangement, ServiceAppointment
+from sessions_app.models import (
+    AppointmentSeries,
+    CancellationReason,
+    FundingArrangement,
+    MentorAssignment,
+    ServiceAppointment,
+)
 from sessions_app.services import WrapUp, appointment_cancel, appointment_wrap_up
+from sessions_app.services.bank_details import bank_details_reveal, bank_details_save
+from sessions_app.services.corrections import appointment_correct
 from sessions_app.services.bulk import wrap_up_request_submit
 from tests.factories import PASSWORD, AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
 
@@ -29,6 +39,10 @@ ADMIN_DETAILS = "Mo says a new purchase order is coming"
 INTERNAL_NOTE = "Mo has a hospital appointment that week"
 TICKET_MESSAGE = "Is Mo funded by the university this term?"
 REQUEST_MESSAGE = "Mo Mentee's session went ahead but I was off sick after it"
+CORRECTION_REASON = "Mo left 15 minutes early, the mentor says"
+SERIES_LOCATION = "Mo's college library, room 4"
+# Ann's bank accounts: the one she replaced, and the one she is paid into.
+OLD_ACCOUNT, SORT_CODE, ACCOUNT = "87654321", "601613", "31926819"
 
 
 @dataclass
@@ -42,7 +56,7 @@ class History:
 
     @property
     def secrets(self) -> list[str]:
-        return [NAME, EMAIL, PHONE, NOTES, ADMIN_DETAILS, INTERNAL_NOTE, TICKET_MESSAGE]
+        return [NAME, EMAIL, PHONE, NOTES, ADMIN_DETAILS, INTERNAL_NOTE, TICKET_MESSAGE, SERIES_LOCATION]
 
 
 def _at(day: date, hour=10):
@@ -108,8 +122,37 @@ def mo(db, finance_user, leader, django_capture_on_commit_callbacks) -> History:
                                message=REQUEST_MESSAGE, now=_at(date(2026, 4, 15)))
     history.sessions.append(waiting)
     MentorPayRate.objects.create(mentor=mentor, hourly_rate="32.00", valid_from=date(2026, 4, 1))
+    _assignment_series_and_pay(history, django_capture_on_commit_callbacks)
     # The mentor logs in, and later mistypes their password.
     Client().post(reverse("login"), {"username": "ann@example.com", "password": PASSWORD})
     Client().post(reverse("login"), {"username": "ann@example.com", "password": "wrong"})
     assert FundingArrangement.objects.filter(mentee=mentee).count() == 2
     return history
+
+
+def _assignment_series_and_pay(history, capture):
+    """Mo is assigned to Ann with a fortnightly series (long over); Finance corrects the funded session of 12 March
+    after it was invoiced and paid (a credit note for its line, an adjustment on Ann's pay); Ann's bank details,
+    changed once and seen in full by Finance; a payment run paying her March 2026 statement."""
+    mentee, mentor, finance = history.mentee, history.mentor, history.finance
+    MentorAssignment.objects.create(mentor=mentor, mentee=mentee, assigned_by=finance)
+    AppointmentSeries.objects.create(mentor=mentor, mentee=mentee, interval_weeks=2, first_date=date(2026, 1, 5),
+                                     count=3, start_time=time(16), booked_minutes=60, mode="in_person",
+                                     location=SERIES_LOCATION, created_by=finance)
+    with capture(execute=True):
+        appointment_correct(appointment_id=history.sessions[2].pk, acting_user=finance, reason=CORRECTION_REASON,
+                            actual_minutes=45, now=_at(date(2026, 4, 3)))
+    bank_details_save(mentor=mentor, acting_user=mentor.user, account_name="A Mentor", sort_code=SORT_CODE,
+                      account_number=OLD_ACCOUNT)
+    details = bank_details_save(mentor=mentor, acting_user=mentor.user, account_name="A Mentor", sort_code=SORT_CODE,
+                                account_number=ACCOUNT)
+    bank_details_reveal(details=[details], viewer=finance, purpose="checking a payment")
+    OrganisationDetails.objects.filter(pk=1).update(payer_account_name="Mentoring", payer_sort_code="400102",
+                                                    payer_account_number="11223344")
+    statement = history.documents["2026"]["statements"][0]
+    statement_approve(statement_ids=[statement.pk], acting_user=finance)
+    run = payment_run_create(statement_ids=[statement.pk], acting_user=finance, payment_date=date(2026, 4, 9),
+                             today=date(2026, 4, 6))
+    with capture(execute=True):
+        payment_run_mark_paid(run_id=run.pk, acting_user=finance)
+    history.documents["2026"]["payment run"] = run

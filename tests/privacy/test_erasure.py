@@ -16,16 +16,37 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from invoicing.models import CreditNote, Invoice, InvoiceLine, PaymentStatement, StatementLine
+from invoicing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    PaymentRunItem,
+    PaymentStatement,
+    SessionCreditNote,
+    StatementAdjustment,
+    StatementLine,
+)
+from invoicing.services.documents import statement_approve
+from invoicing.services.payment_runs import next_working_day_after, payment_run_cancel, payment_run_create
 from notifications.models import OutboxEmail
 from invoicing.services import month_end_generate
 from privacy.models import Erasure
 from privacy.services import ErasureRefused, person_erase
+from privacy.services.common import ERASED
 from privacy.services.erasure import HMRC_RETAINED
 from sessions_app import roles
-from sessions_app.models import Mentee, User
+from sessions_app.models import Mentee, MentorAssignment, MentorBankDetails, User
 from tests.factories import PASSWORD, AppointmentFactory
-from tests.privacy.conftest import EMAIL, NAME, NOTES, REQUEST_MESSAGE
+from tests.privacy.conftest import (
+    ACCOUNT,
+    CORRECTION_REASON,
+    EMAIL,
+    NAME,
+    NOTES,
+    OLD_ACCOUNT,
+    REQUEST_MESSAGE,
+    SORT_CODE,
+)
 
 TEXT = (models.CharField, models.TextField, models.JSONField)
 
@@ -70,8 +91,16 @@ def test_the_confirmation_page_says_what_goes_and_what_hmrc_keeps(mo, finance_cl
     invoice_2019 = Invoice.objects.get(mentee=mo.mentee, period_start=date(2019, 3, 1))
     assert invoice_2019.number not in page  # kept until 5 April 2025: gone with the erasure
     assert "Yes, erase this person" in page
+    assert "Assignments to mentors (removed): 1" in page
+    session_credit_note = SessionCreditNote.objects.get()
+    assert f"Credit note {session_credit_note.number}: kept until 5 April" in page
     assert not Erasure.objects.exists()
     assert Mentee.objects.get(pk=mo.mentee.pk).full_name == NAME
+    page = erase(finance_client, "mentor", mo.mentor.pk).content.decode()
+    assert "Bank details, with every earlier version (deleted): 1" in page
+    run = mo.documents["2026"]["payment run"]
+    assert f"Payment in run {run.number} (the name on the account, the last digits of its number): kept until " \
+           "5 April 2033" in page
 
 
 def test_erasing_a_mentee_leaves_no_copy_but_what_hmrc_requires(mo, finance_client, finance_user,
@@ -90,12 +119,14 @@ def test_erasing_a_mentee_leaves_no_copy_but_what_hmrc_requires(mo, finance_clie
     mentee = Mentee.objects.get(pk=mo.mentee.pk)
     assert (mentee.full_name, mentee.email, mentee.phone, mentee.address) == (
         f"Erased mentee {mo.mentee.pk}", "", "", "")
-    # HMRC: the issued invoice of March 2026 and its credit note keep the name, address and PDFs until 5 April 2032;
-    # the bill-to email goes. March 2019's (kept until 5 April 2025) lose the name and their PDFs.
+    # HMRC: the issued invoice of March 2026 and its credit notes (the one for the corrected session on the funder's
+    # invoice too) keep the name, address and PDFs until 5 April 2032; the bill-to email goes. March 2019's (kept until 5 April 2025) lose the name and their PDFs.
     retained.refresh_from_db()
     assert (retained.bill_to_name, retained.bill_to_email) == (NAME, "")
     assert set(InvoiceLine.objects.filter(invoice=retained).values_list("mentee_name", flat=True)) == {NAME}
-    assert files_naming(NAME) == {Path(retained.pdf.path), Path(credit_note.pdf.path)} | {
+    session_credit_note = SessionCreditNote.objects.get()
+    assert files_naming(NAME) == {Path(retained.pdf.path), Path(credit_note.pdf.path),
+                                  Path(session_credit_note.pdf.path)} | {
         Path(s.pdf.path) for s in mo.documents["2026"]["statements"]} | {
         Path(i.pdf.path) for i in mo.documents["2026"]["invoices"] if NAME in pdf_text(Path(i.pdf.path))}
     old = Invoice.objects.get(mentee=mo.mentee, period_start=date(2019, 3, 1))
@@ -105,6 +136,15 @@ def test_erasing_a_mentee_leaves_no_copy_but_what_hmrc_requires(mo, finance_clie
         "mentee_name", flat=True)) == {f"Erased mentee {mo.mentee.pk}"}
     # Emails to them are gone, and none is waiting to be sent to them.
     assert not OutboxEmail.objects.filter(to__icontains=EMAIL).exists()
+    # No mentor is assigned them any more. The credit note for their corrected session (on the funder's invoice of
+    # March 2026) is a document HMRC needs: its reason stays. The adjustment to Ann's pay, on no issued statement
+    # yet, loses their name and what was corrected (it quotes the notes), in every version.
+    assert not MentorAssignment.objects.filter(mentee_id=mo.mentee.pk).exists()
+    assert SessionCreditNote.objects.get().reason.endswith(CORRECTION_REASON)
+    adjustment = StatementAdjustment.objects.get()
+    versions = adjustment.history.values_list("mentee_name", "description")
+    assert set(versions) | {(adjustment.mentee_name, adjustment.description)} == {
+        (f"Erased mentee {mo.mentee.pk}", ERASED)}
 
     erasure = Erasure.objects.get()
     assert (erasure.subject_kind, erasure.subject_id, erasure.erased_by) == ("mentee", mo.mentee.pk, finance_user)
@@ -154,7 +194,16 @@ def test_erasing_a_mentor_ends_their_log_in_and_leaves_only_their_issued_stateme
         erase(finance_client, "mentor", mo.mentor.pk, reason="Left in 2026; request DP-11")
     assert not pdf_2019.exists()
 
-    assert copies_in_tables("Ann Mentor", "ann@example.com", "2 Mentor Road", REQUEST_MESSAGE) == []
+    assert copies_in_tables("Ann Mentor", "ann@example.com", "2 Mentor Road", REQUEST_MESSAGE, ACCOUNT, OLD_ACCOUNT,
+                            SORT_CODE) == []
+    assert not files_naming(ACCOUNT) and not files_naming(OLD_ACCOUNT)
+    # Their bank details and every version of them are gone; the payment made to them (a record HMRC needs until
+    # 5 April 2033) keeps the name on the account and the last digits only. No mentee is assigned them.
+    assert not MentorBankDetails.objects.exists() and not MentorBankDetails.history.exists()
+    payment = PaymentRunItem.objects.get()
+    assert (payment.account_name, payment.sort_code, payment.account_number) == ("A Mentor", "****13", "****6819")
+    assert payment.masked_account_number == "****6819"
+    assert not MentorAssignment.objects.filter(mentor_id=mo.mentor.pk).exists()
     user = User.objects.get(pk=mo.mentor.user_id)
     assert user.full_name == f"Erased mentor {mo.mentor.pk}" and not user.is_active and not user.has_usable_password()
     assert not user.groups.exists()
@@ -178,6 +227,23 @@ def test_a_mentee_with_sessions_still_to_come_is_not_erased_until_they_are_cance
     with pytest.raises(ErasureRefused, match=rf"1 session is still to come \({upcoming.reference}\): cancel it first."):
         person_erase(kind="mentee", person_id=mo.mentee.pk, acting_user=mo.finance, reason="Request DP-12")
     assert not Erasure.objects.exists()
+
+
+def test_a_mentor_with_a_payment_waiting_in_a_run_is_not_erased_until_it_is_paid_or_cancelled(mo, finance_client):
+    statement = mo.documents["2019"]["statements"][0]
+    statement_approve(statement_ids=[statement.pk], acting_user=mo.finance)
+    run = payment_run_create(statement_ids=[statement.pk], acting_user=mo.finance,
+                             payment_date=next_working_day_after(timezone.localdate(), 3))
+    page = erase(finance_client, "mentor", mo.mentor.pk).content.decode()
+    assert f"A payment to Ann Mentor is waiting in payment run {run.number}. Mark" in page
+    assert "Yes, erase this person" not in page
+    with pytest.raises(ErasureRefused, match=f"waiting in payment run {run.number}: mark the run paid or cancel it"):
+        person_erase(kind="mentor", person_id=mo.mentor.pk, acting_user=mo.finance, reason="Request DP-14")
+    payment_run_cancel(run_id=run.pk, acting_user=mo.finance, reason="Wrong statement")
+    person_erase(kind="mentor", person_id=mo.mentor.pk, acting_user=mo.finance, reason="Request DP-14")
+    cancelled = PaymentRunItem.objects.get(run=run)  # never made: nothing of the account is kept
+    assert (cancelled.account_name, cancelled.sort_code, cancelled.account_number) == (
+        f"Erased mentor {mo.mentor.pk}", "", "")
 
 
 def test_a_draft_invoice_is_no_record_hmrc_needs_so_it_loses_the_name(mo):

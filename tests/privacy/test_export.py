@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -19,8 +20,23 @@ from privacy.models import PersonalDataExport, WithheldNote
 from privacy.selectors import MENTEE_SECTIONS
 from privacy.services import personal_data_export
 from sessions_app import roles
-from tests.factories import AppointmentFactory, MenteeFactory
-from tests.privacy.conftest import ADMIN_DETAILS, EMAIL, INTERNAL_NOTE, NAME, NOTES, REQUEST_MESSAGE, TICKET_MESSAGE
+from sessions_app.models import MentorAssignment
+from sessions_app.services.bank_details import bank_details_save
+from tests.factories import AppointmentFactory, MenteeFactory, MentorFactory
+from tests.privacy.conftest import (
+    ACCOUNT,
+    ADMIN_DETAILS,
+    CORRECTION_REASON,
+    EMAIL,
+    INTERNAL_NOTE,
+    NAME,
+    NOTES,
+    OLD_ACCOUNT,
+    REQUEST_MESSAGE,
+    SERIES_LOCATION,
+    SORT_CODE,
+    TICKET_MESSAGE,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -65,6 +81,15 @@ def test_finance_exports_everything_held_about_a_mentee(mo, finance_client, fina
         mo.documents["2026"]["credit note"].invoice.number]
     assert data["session_versions"] and data["funding_versions"] and data["invoice_versions"]
     assert data["credit_note_versions"]
+    assert [row["mentor_name"] for row in data["mentors"]] == ["Ann Mentor"]
+    assert [(row["location"], row["mode"]) for row in data["repeat_bookings"]] == [(SERIES_LOCATION, "In person")]
+    corrected = mo.sessions[2].reference
+    assert [(row["session"], row["reason"].endswith(CORRECTION_REASON), row["billed_to"]) for row in data["session_credit_notes"]] == [
+        (corrected, True, "Leeds University")]
+    assert data["session_credit_note_versions"]
+    (adjustment,) = data["session_corrections_after_payment"]
+    assert adjustment["reference"] == corrected and "45 minutes" in adjustment["description"]
+    assert "amount" not in adjustment, "what the mentor was paid is the mentor's data"
 
     # The documents addressed to them, as PDFs: their two invoices and the credit note (not the funder's invoice,
     # which names other mentees).
@@ -73,7 +98,8 @@ def test_finance_exports_everything_held_about_a_mentee(mo, finance_client, fina
 
     summary = archive.read("summary.html").decode()
     assert f"Personal data held about Mentee {mo.mentee.pk}" in summary
-    for text in (NOTES, INTERNAL_NOTE, TICKET_MESSAGE, "How your sessions are paid for"):
+    for text in (NOTES, INTERNAL_NOTE, TICKET_MESSAGE, "How your sessions are paid for", SERIES_LOCATION,
+                 CORRECTION_REASON, "Your mentors", "Credit notes for one of your sessions"):
         assert escape(text) in summary
 
     (record,) = PersonalDataExport.objects.all()
@@ -118,6 +144,25 @@ def test_a_mentors_export_holds_their_sessions_and_statements_but_not_the_mentee
     assert [row["message"] for row in data["wrap_up_requests"]] == [REQUEST_MESSAGE]
     assert [row["hourly_rate"] for row in data["pay_rates"]] == ["32.00"]
     assert len(data["log_ins"]) == 1 and data["lock_outs"][0]["failures_since_start"] == 1
+    # Their own bank details in full, each change, and who saw them in full.
+    assert data["bank_details"] == [{"account_name": "A Mentor", "sort_code": SORT_CODE, "account_number": ACCOUNT,
+                                     "updated_at": data["bank_details"][0]["updated_at"],
+                                     "updated_by_name": "Ann Mentor"}]
+    assert [(row["what"], row["account_number"], row["by"]) for row in data["bank_details_versions"]] == [
+        ("Entered", OLD_ACCOUNT, "Ann Mentor"), ("Changed or seen in full", ACCOUNT, "Ann Mentor"),
+        ("Changed or seen in full", ACCOUNT, mo.finance.full_name)]
+    assert data["bank_details_versions"][-1]["note"] == "Seen in full: checking a payment"
+    assert data["mentees"][0]["mentee_number"] == mo.mentee.pk and "mentee_name" not in data["mentees"][0]
+    assert [row["booked_minutes"] for row in data["repeat_bookings"]] == [60]
+    assert "location" not in data["repeat_bookings"][0]
+    (adjustment,) = data["statement_adjustments"]
+    assert adjustment["reference"] == mo.sessions[2].reference and adjustment["reason"] == CORRECTION_REASON
+    assert Decimal(adjustment["amount"]) < 0 and data["statement_adjustment_versions"]
+    run = mo.documents["2026"]["payment run"]
+    assert [(row["payment_run"], row["payment_run_status"], row["account_number"], row["sort_code"])
+            for row in data["payments"]] == [(run.number, "Paid", ACCOUNT, SORT_CODE)]
+    summary = archive.read("summary.html").decode()
+    assert "Your bank details" in summary and ACCOUNT in summary and "keep it safe" in summary
     assert {row["subject"] for row in data["finance_tickets"]} == {
         "Mo's funding", f"{mo.sessions[3].reference}: information missing at wrap-up"}
     assert {row["number"] for row in data["payment_statements"]} == {
@@ -126,6 +171,23 @@ def test_a_mentors_export_holds_their_sessions_and_statements_but_not_the_mentee
     everything = b"".join(archive.read(name) for name in archive.namelist() if not name.startswith("documents/"))
     assert NOTES.encode() not in everything and INTERNAL_NOTE.encode() not in everything
     assert mo.mentor.calendar_token.encode() not in everything
+    assert SERIES_LOCATION.encode() not in everything
+
+
+def test_an_export_holds_no_one_elses_assignments_bank_details_or_payments(mo, finance_client, finance_user):
+    other = MentorFactory(user__full_name="Olu Other")
+    bank_details_save(mentor=other, acting_user=other.user, account_name="O Other", sort_code="202020",
+                      account_number="99887766")
+    MentorAssignment.objects.create(mentor=other, mentee=MenteeFactory(full_name="Pat Other"))
+    mentee = json.loads(unzip(export(finance_client, "mentee", mo.mentee.pk)).read("personal-data.json"))
+    mentor = json.loads(unzip(export(finance_client, "mentor", mo.mentor.pk)).read("personal-data.json"))
+    assert [row["mentor_name"] for row in mentee["mentors"]] == ["Ann Mentor"]
+    assert len(mentor["mentees"]) == 1 and len(mentor["bank_details"]) == 1
+    assert "99887766" not in json.dumps(mentor) and "Pat Other" not in json.dumps(mentee)
+    others = json.loads(unzip(export(finance_client, "mentor", other.pk)).read("personal-data.json"))
+    assert others["payments"] == [] and others["statement_adjustments"] == []
+    assert [row["account_number"] for row in others["bank_details"]] == ["99887766"]
+    assert ACCOUNT not in json.dumps(others)
 
 
 def test_the_export_costs_the_same_queries_for_thousands_of_sessions(db, mentor, finance_user):

@@ -15,17 +15,26 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from invoicing.models import CreditNote, FinanceTicket, Invoice, InvoiceLine, PaymentStatement
+from invoicing.models import (
+    CreditNote,
+    FinanceTicket,
+    Invoice,
+    InvoiceLine,
+    PaymentRunItem,
+    PaymentStatement,
+    SessionCreditNote,
+    StatementAdjustment,
+)
 from invoicing.services import invoices_issue, month_end_generate
 from invoicing.services.pdf import pdfs_render_missing
 from mentoring.schedule import PERIODIC_JOBS
 from notifications.models import OutboxEmail
 from privacy.services import retention_apply
 from privacy.services.common import ERASED, retained_until
-from sessions_app.models import ServiceAppointment
+from sessions_app.models import MentorBankDetails, ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory
-from tests.privacy.conftest import LONDON, NAME, NOTES
+from tests.privacy.conftest import ACCOUNT, LONDON, NAME, NOTES
 
 Outcome = ServiceAppointment.Outcome
 
@@ -154,3 +163,37 @@ def test_the_counts_are_logged(mo, caplog):
         report = retention_apply()
     assert report.counts["invoice lines"] == 1
     assert f"Retention: {report}" in caplog.text
+
+
+def test_bank_details_versions_payments_and_corrections_go_when_their_time_is_up(
+        mo, django_capture_on_commit_callbacks):
+    """Ann's replaced account and the record of who saw it, two years on (her current details stay, with their newest
+    version); a pay adjustment's description (it quotes the notes) with the other notes; the payment to her and the
+    credit note for the corrected session six years after their financial year's end."""
+    versions = MentorBankDetails.history.model.objects.all()
+    assert versions.count() == 3
+    report = retention_apply(now=at(2028, 4, 15, 12))
+    assert StatementAdjustment.objects.get().description == ERASED
+    assert versions.count() == 3, "recorded less than two years ago"
+    report = retention_apply(now=timezone.now() + timedelta(days=2 * 366))
+    assert report.counts["earlier versions of bank details"] == 2
+    assert list(versions.values_list("account_number", flat=True)) == [ACCOUNT]
+    assert MentorBankDetails.objects.get().account_number == ACCOUNT
+
+    payment = PaymentRunItem.objects.get()  # paid on 9 April 2026: kept until 5 April 2033
+    assert retained_until(payment.run.payment_date) == date(2033, 4, 5)
+    credit_note = SessionCreditNote.objects.get()  # issued on the day of the correction
+    pdf = Path(credit_note.pdf.path)
+    first, last = sorted([retained_until(credit_note.issue_date), date(2033, 4, 5)])
+    with django_capture_on_commit_callbacks(execute=True):
+        retention_apply(now=at(first.year, 4, 5, 23, 59))
+        assert SessionCreditNote.objects.get().reason != ERASED and pdf.exists()
+        assert PaymentRunItem.objects.get().account_number == ACCOUNT
+        retention_apply(now=at(last.year, 4, 6, 2, 30))
+    credit_note.refresh_from_db()
+    assert (credit_note.reason, credit_note.pdf.name) == (ERASED, "") and not pdf.exists()
+    payment.refresh_from_db()
+    assert (payment.account_name, payment.sort_code, payment.account_number) == (ERASED, "", "")
+    assert payment.amount == mo.documents["2026"]["statements"][0].total
+    assert StatementAdjustment.objects.get().mentee_name == ERASED
+    assert retention_apply(now=at(last.year, 4, 6, 2, 30)).total == 0
