@@ -256,7 +256,8 @@ def payment_run_file(*, run: PaymentRun, kind: str, viewer) -> tuple[bytes, str]
                              bacs_text(p.reference).strip()])
         content, filename = buffer.getvalue().encode("ascii"), f"{run.number}-bulk-payments.csv"
     with transaction.atomic():
-        run._history_user, run._change_reason = viewer, f"{FILE_KINDS[kind][:1].upper()}{FILE_KINDS[kind][1:]} downloaded"
+        what = FILE_KINDS[kind]
+        run._history_user, run._change_reason = viewer, f"{what[:1].upper()}{what[1:]} downloaded"
         PaymentRun.history.bulk_history_create([run], update=True, default_user=viewer, default_date=timezone.now(),
                                                default_change_reason=run._change_reason)
         details = list(MentorBankDetails.objects.filter(mentor__in=run.items.filter(live=True).values("mentor")))
