@@ -169,12 +169,15 @@ def test_a_finance_clerk_runs_the_month_corrects_an_invoiced_session_and_pays_th
         assert record[35:46] == f"{int(pay * 100):011d}"
         assert record[64:82].rstrip() == october_statement.number and record[82:100].rstrip() == "ANN MENTOR"
         shot(page, "7-payment-run-made")
+        payments = page.locator("#items-group, .inline-group").first.inner_text()
+        assert october_statement.number in payments and "****5678" in payments  # whom the run pays
 
         # The session's history in the admin: the correction, by whom, and why.
         page.goto(f"/admin/sessions_app/serviceappointment/{corrected.pk}/history/")
         history = page.locator("#content").inner_text()
         shot(page, "8-session-history")
         assert REASON in history and finance_user.full_name in history
+        assert "None" not in history and "the system" in history  # the factory's row: no one, no reason
     context.close()
 
     # Every step is in a history with who and why.
