@@ -560,6 +560,35 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(run_url("admin:invoicing_paymentrun_mark_paid")),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ payment run"), changes_data=True,
         needs=("payment_run",), csrf_role="Finance"),
+    "Admin: mark a payment run paid, the confirmation": Row(
+        ADMIN_PREFIX, get(run_url("admin:invoicing_paymentrun_mark_paid")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("payment_run",)),
+    "Admin: a payment run's bulk-payment CSV (with `view_bank_details`, recorded)": Row(
+        ADMIN_PREFIX, get(run_url("admin:invoicing_paymentrun_file", "csv")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("payment_run",)),
+    "Admin: cancel a payment run, the confirmation": Row(
+        ADMIN_PREFIX, get(run_url("admin:invoicing_paymentrun_cancel")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("payment_run",)),
+    "Admin: cancel a payment run, with a reason (POST)": Row(
+        ADMIN_PREFIX, post(run_url("admin:invoicing_paymentrun_cancel"), lambda w: {"reason": "The bank rejected it."}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ payment run"), changes_data=True,
+        needs=("payment_run",), csrf_role="Finance"),
+    "Admin: Approve selected payment statements for payment (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_paymentstatement_changelist"),
+                           lambda w: {"action": "approve", "index": "0",
+                                      "_selected_action": [w.documents["statement"].pk]}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        needs=("documents",), csrf_role="Finance"),
+    "Admin: export selected invoices for Xero's import (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_invoice_changelist"),
+                           lambda w: {"action": "export_xero", "index": "0",
+                                      "_selected_action": [w.documents["invoice"].pk]}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("documents",)),
+    "Admin: export selected credit notes for QuickBooks Online's import (POST, an action)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:invoicing_creditnote_changelist"),
+                           lambda w: {"action": "export_quickbooks", "index": "0",
+                                      "_selected_action": [w.documents["credit-note"].pk]}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("documents",)),
     "Admin: funders' missed-session rules": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_missedsessionrule_changelist")),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),

@@ -79,7 +79,7 @@ class StatementAdjustmentAdmin(ReadOnly):
 
     @admin.display(description="on the statement it corrects")
     def corrects_statement(self, adjustment):
-        statement = adjustment.corrects.statement
+        statement = adjustment.carried_from if adjustment.carried_from_id else adjustment.corrects.statement
         return _link("invoicing_paymentstatement_change", statement.pk, statement)
 
     @admin.display(description="carried by", ordering="statement__period_start")

@@ -56,8 +56,12 @@ class MonthForm(forms.Form):
         return month
 
 
+CLOSE_REASON_MISSING = "Say why the month is being closed: it is kept in the month's history."
+
+
 class CloseForm(MonthForm):
     reason = forms.CharField(label="Why", widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+                             error_messages={"required": CLOSE_REASON_MISSING},
                              help_text="Recorded in the month's history, for example “VAT return for October 2026 "
                                        "filed”.")
 

@@ -58,12 +58,17 @@ class CancelRunForm(forms.Form):
 
 class PaymentRunItemInline(ReadOnlyLinesInline):
     model = PaymentRunItem
+    verbose_name, verbose_name_plural = "payment", "payments"
     fields = ("statement_link", "mentor", "account_name", "masked_sort_code", "masked_account_number", "amount",
               "reference", "live")
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("statement", "mentor__user")
+
+    def has_view_permission(self, request, obj=None):
+        # Whoever may see the run sees whom it pays: its payments have no permission of their own to grant.
+        return request.user.has_perm("invoicing.view_paymentrun")
 
     @admin.display(description="statement")
     def statement_link(self, item):

@@ -8,6 +8,7 @@ from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLines
 from invoicing.exports import payments_csv
 from invoicing.models import PaymentStatement, StatementLine
 from invoicing.services import statement_approve, statement_mark_paid, statements_issue
+from invoicing.services.pdf import money
 from sessions_app.admin.people import MentorListFilter
 
 
@@ -74,6 +75,7 @@ class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
 
     @admin.action(description="Approve selected statements for payment", permissions=["change"])
     def approve(self, request, queryset):
+        owing = list(queryset.filter(status=PaymentStatement.Status.ISSUED, total__lt=0).select_related("mentor__user"))
         self._act_on_selected(
             request, queryset, lambda ids: statement_approve(statement_ids=ids, acting_user=request.user),
             done=("%(count)d statement approved for payment.", "%(count)d statements approved for payment."),
@@ -81,6 +83,13 @@ class PaymentStatementAdmin(StatementDraftTools, DocumentAdmin):
                   "%(count)d selected statements were not issued and awaiting approval, so they were left as they "
                   "were."),
         )
+        for statement in owing:
+            statement.refresh_from_db(fields=["status"])
+            if statement.status == PaymentStatement.Status.APPROVED:
+                self.message_user(request, (
+                    f"{statement.number} came to {money(statement.total)}: {statement.mentor} owes "
+                    f"{money(-statement.total)}, so nothing is paid on it (a bank payment cannot be negative). "
+                    "It is taken off their next payment statement at the next month end."), messages.WARNING)
 
     @admin.action(description="Mark selected statements as paid", permissions=["change"])
     def mark_paid(self, request, queryset):

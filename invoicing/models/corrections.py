@@ -47,12 +47,19 @@ class SessionCreditNote(models.Model):
 
 class StatementAdjustment(models.Model):
     """A corrected session that an issued payment statement paid: the difference (positive or negative) goes on the
-    mentor's next payment statement, made at that month's end."""
+    mentor's next payment statement, made at that month's end. Or a statement that came to less than nothing (its
+    corrections were more than the month's pay), approved: nothing is paid, and what the mentor owes is carried to
+    their next statement the same way (`carried_from`)."""
 
     mentor = models.ForeignKey(Mentor, on_delete=models.PROTECT, related_name="statement_adjustments")
-    appointment = models.ForeignKey(ServiceAppointment, on_delete=models.PROTECT, related_name="statement_adjustments")
+    appointment = models.ForeignKey(ServiceAppointment, on_delete=models.PROTECT, related_name="statement_adjustments",
+                                    null=True, blank=True)
     corrects = models.ForeignKey(StatementLine, on_delete=models.PROTECT, related_name="adjustments",
+                                 null=True, blank=True,
                                  help_text="The line of the issued statement that paid the session.")
+    carried_from = models.OneToOneField(
+        PaymentStatement, on_delete=models.PROTECT, null=True, blank=True, related_name="carried_forward",
+        help_text="A statement that came to less than nothing: what the mentor owes, taken off their next one.")
     statement = models.ForeignKey(PaymentStatement, on_delete=models.PROTECT, null=True, blank=True,
                                   related_name="adjustments",
                                   help_text="The statement that carries it; empty until that month's end.")
@@ -75,6 +82,10 @@ class StatementAdjustment(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="statement_adjustment_not_zero"),
             models.CheckConstraint(condition=~Q(reason=""), name="statement_adjustment_has_reason"),
+            models.CheckConstraint(
+                condition=Q(carried_from__isnull=True, appointment__isnull=False, corrects__isnull=False)
+                | Q(carried_from__isnull=False, appointment__isnull=True, corrects__isnull=True, amount__lt=0),
+                name="statement_adjustment_corrects_a_session_or_carries_a_debt"),
         ]
 
     def __str__(self):

@@ -199,7 +199,10 @@ def statement_adjustments_attach(*, period_start, now=None) -> int:
     statement for the month (made if need be), unless that is issued already (then the next month's). Returns how
     many were attached."""
     cutoff = _cutoff(period_start)
-    pending = list(StatementAdjustment.objects.select_for_update().filter(statement__isnull=True, created_at__lt=cutoff)
+    pending = list(StatementAdjustment.objects.select_for_update(of=("self",))
+                   .filter(statement__isnull=True, created_at__lt=cutoff)
+                   # what a statement owed goes on a later month's statement, never its own or an earlier one
+                   .exclude(carried_from__period_start__gte=period_start)
                    .order_by("mentor_id", "pk"))
     if not pending:
         return 0
@@ -214,13 +217,13 @@ def statement_adjustments_attach(*, period_start, now=None) -> int:
         if statement is None:
             statement = PaymentStatement(mentor_id=mentor_id, period_start=period_start,
                                          period_end=last_day_of_month(period_start), total=Decimal("0.00"))
-            statement._change_reason = "Month-end job: adjustments for corrected sessions"
+            statement._change_reason = "Month-end job: adjustments brought forward"
             statement.save()
         elif statement.status != PaymentStatement.Status.DRAFT:
             continue  # that month's statement is out: the next month's carries them
         StatementAdjustment.objects.filter(pk__in=[a.pk for a in adjustments]).update(statement=statement)
         statement.total += sum(a.amount for a in adjustments)
-        statement._change_reason = "Month-end job: adjustments for corrected sessions"
+        statement._change_reason = "Month-end job: adjustments brought forward"
         statement.save(update_fields=["total"])
         attached += len(adjustments)
     return attached

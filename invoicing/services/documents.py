@@ -10,7 +10,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from simple_history.utils import bulk_update_with_history
 
-from invoicing.models import CreditNote, Invoice, InvoiceLine, OrganisationDetails, PaymentStatement
+from invoicing.models import (
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    OrganisationDetails,
+    PaymentStatement,
+    StatementAdjustment,
+)
 from invoicing.models.documents import SIMPLIFIED_INVOICE_LIMIT
 from notifications.models import OutboxEmail
 from notifications.services import funder_emails_settle
@@ -235,14 +242,45 @@ def invoice_mark_paid(*, invoice_ids, acting_user) -> int:
 
 @transaction.atomic
 def statement_approve(*, statement_ids, acting_user) -> int:
+    """Approve issued statements for payment. One that comes to less than nothing (corrections to sessions paid
+    earlier came to more than the month's pay) is approved too, but nothing is paid on it: a Bacs payment cannot be
+    negative. What the mentor owes is carried to their next payment statement, taken off what it pays, as payroll
+    does with an overpayment (see `carry_forward_what_is_owed`)."""
     statements = list(PaymentStatement.objects.select_for_update().filter(
         pk__in=list(statement_ids), status=PaymentStatement.Status.ISSUED))
     now = timezone.now()
     for statement in statements:
         statement.status = PaymentStatement.Status.APPROVED
         statement.approved_at, statement.approved_by = now, acting_user
-    return _update(statements, ["status", "approved_at", "approved_by"], acting_user=acting_user, now=now,
+    owing = [statement for statement in statements if statement.total < 0]
+    paying = [statement for statement in statements if statement.total >= 0]
+    done = _update(paying, ["status", "approved_at", "approved_by"], acting_user=acting_user, now=now,
                    reason="Approved for payment")
+    for statement in owing:
+        done += _update([statement], ["status", "approved_at", "approved_by"], acting_user=acting_user, now=now,
+                        reason=f"Approved: nothing to pay; the {money(-statement.total)} owed is carried to the "
+                               "next statement")
+        carry_forward_what_is_owed(statement, acting_user=acting_user, now=now)
+    return done
+
+
+def carry_forward_what_is_owed(statement: PaymentStatement, *, acting_user, now) -> StatementAdjustment:
+    """A statement that came to less than nothing: what the mentor owes becomes an adjustment on their next payment
+    statement (attached at that month's end, like a correction's)."""
+    owed = -statement.total
+    month = date_format(statement.period_start, "F Y")
+    adjustment = StatementAdjustment(
+        mentor_id=statement.mentor_id, carried_from=statement, session_date=statement.period_end,
+        reference=statement.number, mentee_name="",
+        description=f"Brought forward: {statement.number} ({month}) came to {money(statement.total)}, so nothing was "
+                    "paid on it",
+        reason=f"{statement.number} came to {money(statement.total)}: corrections to sessions paid on earlier "
+               f"statements were more than the month's pay. The {money(owed)} owed is taken off the next statement.",
+        was_amount=Decimal("0.00"), now_amount=statement.total, amount=statement.total, created_at=now,
+        created_by=acting_user)
+    adjustment._history_user = acting_user
+    adjustment.save()
+    return adjustment
 
 
 @transaction.atomic

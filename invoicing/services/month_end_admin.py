@@ -19,12 +19,13 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from invoicing.models import Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
+from invoicing.models import Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementAdjustment, StatementLine
 from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import last_day_of_month, local_midnight
 
 from .month_close import MonthClosed, closed_message, month_name
 from .month_end import MonthEndSummary, month_end_generate
+from .pdf import money
 
 logger = logging.getLogger(__name__)
 State = MonthEndRun.State
@@ -152,9 +153,19 @@ class CustomerPreview:
 @dataclass
 class MentorPreview:
     name: str
-    sessions: int
-    minutes: int
-    amount: Decimal
+    sessions: int = 0
+    minutes: int = 0
+    amount: Decimal = Decimal("0.00")
+    adjustments: Decimal = Decimal("0.00")  # corrections of sessions paid on issued statements (+ or -)
+
+    @property
+    def total(self) -> Decimal:
+        return self.amount + self.adjustments
+
+    @property
+    def shown(self) -> dict:
+        """The adjustments and total as the page shows them: -£12.50 for a negative amount."""
+        return {"adjustments": money(self.adjustments) if self.adjustments else "", "total": money(self.total)}
 
     @property
     def hours(self) -> Decimal:
@@ -178,6 +189,8 @@ class MonthEndPreview:
                 "hours": sum((row.hours for row in self.customers), Decimal("0.00")),
                 "net": self._sum("net"), "vat": self._sum("vat"), "total": self._sum("net") + self._sum("vat"),
                 "pay": sum((row.amount for row in self.mentors), Decimal("0.00")),
+                "adjustments": money(sum((row.adjustments for row in self.mentors), Decimal("0.00"))),
+                "pay_total": money(sum((row.total for row in self.mentors), Decimal("0.00"))),
                 "paid_sessions": sum(row.sessions for row in self.mentors)}
 
     @property
@@ -193,17 +206,19 @@ def month_end_preview(*, year: int, month: int) -> MonthEndPreview:
         last_line = InvoiceLine.objects.aggregate(last=Max("pk"))["last"] or 0
         last_statement_line = StatementLine.objects.aggregate(last=Max("pk"))["last"] or 0
         vat_before = dict(Invoice.objects.filter(period_start=preview.month).values_list("pk", "vat"))
+        pending = list(StatementAdjustment.objects.filter(statement__isnull=True).values_list("pk", flat=True))
         try:
             preview.summary = month_end_generate(year=year, month=month, issue=False)
         except MonthClosed as closed:
             preview.refused = " ".join(closed.messages)
         else:
-            _collect(preview, last_line, last_statement_line, vat_before)
+            _collect(preview, last_line, last_statement_line, vat_before, pending)
         transaction.set_rollback(True)
     return preview
 
 
-def _collect(preview: MonthEndPreview, last_line: int, last_statement_line: int, vat_before: dict) -> None:
+def _collect(preview: MonthEndPreview, last_line: int, last_statement_line: int, vat_before: dict,
+             pending_adjustments: list[int]) -> None:
     added = (InvoiceLine.objects.filter(pk__gt=last_line).values("invoice_id")
              .annotate(sessions=Count("pk"), minutes=Sum("minutes"), net=Sum("net")))
     added = {row["invoice_id"]: row for row in added}
@@ -227,9 +242,15 @@ def _collect(preview: MonthEndPreview, last_line: int, last_statement_line: int,
            .values("statement__mentor__user__full_name")
            .annotate(sessions=Count("pk"), minutes=Sum("minutes"), amount=Sum("amount"))
            .order_by("statement__mentor__user__full_name"))
-    preview.mentors = [MentorPreview(name=row["statement__mentor__user__full_name"], sessions=row["sessions"],
-                                     minutes=row["minutes"] or 0, amount=row["amount"] or Decimal("0.00"))
-                       for row in pay]
+    mentors = {row["statement__mentor__user__full_name"]: MentorPreview(
+        name=row["statement__mentor__user__full_name"], sessions=row["sessions"], minutes=row["minutes"] or 0,
+        amount=row["amount"] or Decimal("0.00")) for row in pay}
+    attached = (StatementAdjustment.objects.filter(pk__in=pending_adjustments, statement__isnull=False)
+                .values("mentor__user__full_name").annotate(amount=Sum("amount")))
+    for row in attached:
+        name = row["mentor__user__full_name"]
+        mentors.setdefault(name, MentorPreview(name=name)).adjustments = row["amount"]
+    preview.mentors = sorted(mentors.values(), key=lambda row: row.name)
 
 
 # --------------------------------------------------------------------------- what is still outstanding

@@ -22,7 +22,7 @@ from simple_history.utils import bulk_update_with_history
 
 from invoicing.bacs import Payment, bacs_text, standard18_file
 from invoicing.exports import payment_reference
-from invoicing.models import OrganisationDetails, PaymentRun, PaymentRunItem, PaymentStatement
+from invoicing.models import OrganisationDetails, PaymentRun, PaymentRunItem, PaymentStatement, StatementAdjustment
 from notifications.services import remittance_advice_queue
 from sessions_app import roles
 from sessions_app.models import MentorBankDetails
@@ -47,11 +47,16 @@ class PaymentLine:
     def amount(self) -> Decimal:
         return self.statement.total
 
+    @property
+    def owed(self) -> str:
+        return f"{-self.statement.total:,.2f}"
+
 
 @dataclass
 class PaymentRunPreview:
     payable: list[PaymentLine] = field(default_factory=list)
     refused: list[PaymentLine] = field(default_factory=list)
+    owed: list[PaymentLine] = field(default_factory=list)  # statements that came to less than nothing: not paid
     problems: list[str] = field(default_factory=list)  # what stops any run (the paying account is missing)
 
     @property
@@ -63,11 +68,27 @@ class PaymentRunPreview:
         return [line.statement.pk for line in self.payable]
 
 
+def owes_text(statement: PaymentStatement) -> str:
+    """Why a statement that came to less than nothing is not paid, and where what the mentor owes goes."""
+    owed = f"£{-statement.total:,.2f}"
+    carry = getattr(statement, "carried_forward", None)
+    if carry is None:  # issued, not yet approved
+        where = "once approved, it is taken off their next payment statement"
+    elif carry.statement_id is None:
+        where = "it is taken off their next payment statement, at the next month end"
+    else:
+        where = f"it is taken off {carry.statement.number or 'their next payment statement'}"
+    return (f"the mentor owes {owed} (corrections to sessions paid earlier came to more than this statement's pay): "
+            f"nothing is paid, since a bank payment cannot be negative; {where}")
+
+
 def _unpaid_statements():
     in_live_run = PaymentRunItem.objects.filter(statement=OuterRef("pk"), live=True)
+    carried = StatementAdjustment.objects.filter(carried_from=OuterRef("pk"), statement__isnull=False)
     return (PaymentStatement.objects
             .filter(status__in=[PaymentStatement.Status.APPROVED, PaymentStatement.Status.ISSUED])
-            .exclude(Exists(in_live_run)))
+            .exclude(Exists(in_live_run))
+            .exclude(Exists(carried)))  # what it owed is on a later statement: settled
 
 
 def _payer_problems(org: OrganisationDetails) -> list[str]:
@@ -79,17 +100,22 @@ def _payer_problems(org: OrganisationDetails) -> list[str]:
 def payment_run_preview() -> PaymentRunPreview:
     """What a run created now would pay: every statement approved for payment and not in a run yet, with the
     mentor's bank details; the others, issued or without bank details, listed with the reason they are left out."""
-    statements = (_unpaid_statements().select_related("mentor__user", "mentor__bank_details")
+    statements = (_unpaid_statements()
+                  .select_related("mentor__user", "mentor__bank_details", "carried_forward__statement")
                   .order_by("mentor__user__full_name", "period_start", "number"))
     preview = PaymentRunPreview(problems=_payer_problems(OrganisationDetails.current()))
     for statement in statements:
         details = getattr(statement.mentor, "bank_details", None)
         line = PaymentLine(statement=statement, details=details)
+        if statement.total < 0:
+            line.refusal = owes_text(statement)
+            preview.owed.append(line)
+            continue
         if statement.status == PaymentStatement.Status.ISSUED:
             line.refusal = NOT_APPROVED
         elif details is None:
             line.refusal = NO_BANK_DETAILS
-        elif statement.total <= 0:
+        elif statement.total == 0:
             line.refusal = NOTHING_TO_PAY
         (preview.refused if line.refusal else preview.payable).append(line)
     return preview
@@ -140,7 +166,8 @@ def payment_run_create(*, statement_ids, acting_user, payment_date: date, today:
                      total=sum((s.total for s in statements), Decimal("0.00")),
                      payer_account_name=org.payer_account_name.strip(), payer_sort_code=org.payer_sort_code,
                      payer_account_number=org.payer_account_number)
-    run._history_user, run._change_reason = acting_user, f"Created: {len(statements)} payments"
+    run._history_user, run._change_reason = acting_user, (
+        f"Created: {len(statements)} payment{'' if len(statements) == 1 else 's'}")
     run.save(force_insert=True)
     PaymentRunItem.objects.bulk_create([
         PaymentRunItem(run=run, statement=s, mentor_id=s.mentor_id, amount=s.total, reference=payment_reference(s),
@@ -229,7 +256,8 @@ def payment_run_file(*, run: PaymentRun, kind: str, viewer) -> tuple[bytes, str]
                              bacs_text(p.reference).strip()])
         content, filename = buffer.getvalue().encode("ascii"), f"{run.number}-bulk-payments.csv"
     with transaction.atomic():
-        run._history_user, run._change_reason = viewer, f"{FILE_KINDS[kind].capitalize()} downloaded"
+        what = FILE_KINDS[kind]
+        run._history_user, run._change_reason = viewer, f"{what[:1].upper()}{what[1:]} downloaded"
         PaymentRun.history.bulk_history_create([run], update=True, default_user=viewer, default_date=timezone.now(),
                                                default_change_reason=run._change_reason)
         details = list(MentorBankDetails.objects.filter(mentor__in=run.items.filter(live=True).values("mentor")))

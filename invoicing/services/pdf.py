@@ -223,13 +223,18 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
         "lines": rows,
         "has_late": any(row["late"] for row in rows),
         "has_on_behalf": any(line.on_behalf for line in lines),
-        # Corrected sessions an earlier statement paid: the difference, positive or negative.
+        # Corrected sessions an earlier statement paid: the difference, positive or negative; and what an earlier
+        # statement that came to less than nothing owed, brought forward.
         "adjustments": [
             {"date": short_date(adjustment.session_date), "reference": adjustment.reference,
              "mentee": adjustment.mentee_name, "description": adjustment.description,
-             "corrects": adjustment.corrects.statement.number, "was": money(adjustment.was_amount),
+             "carried": bool(adjustment.carried_from_id),
+             "note": (f"brought forward from {adjustment.carried_from.number}" if adjustment.carried_from_id
+                      else f"paid on {adjustment.corrects.statement.number}"),
+             "was": money(adjustment.was_amount),
              "now": money(adjustment.now_amount), "amount": money(adjustment.amount)}
-            for adjustment in statement.adjustments.select_related("corrects__statement").order_by("session_date", "pk")
+            for adjustment in statement.adjustments.select_related("corrects__statement", "carried_from")
+            .order_by("session_date", "pk")
         ],
         "facts": [
             ("Statement number", statement.number),

@@ -2,12 +2,14 @@
 run it (as the Celery task; in-process here), run it again safely, and close the month, after which its documents
 never change except by credit notes and its late wrap-ups go on the next month's documents."""
 
+import html as html_module
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.exceptions import ValidationError
@@ -18,6 +20,7 @@ from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
+from invoicing.admin.month_end import CLOSE_REASON_MISSING, MonthEndRunAdmin
 from invoicing.services.month_close import MonthClosed, month_close
 from sessions_app.models import ServiceAppointment
 from sessions_app.services import WrapUp, appointment_wrap_up
@@ -179,8 +182,9 @@ class TestClosing:
         issue_all()
         html = finance_client.get(CLOSE, {"month": "2026-10"}).content.decode()
         assert 'value="Yes, close October 2026"' in html
+        assert "A closed month cannot be reopened" in html  # before the clerk confirms
         response = finance_client.post(CLOSE, {"month": "2026-10", "reason": "  "})
-        assert response.status_code == 200 and "This field is required." in response.content.decode()
+        assert response.status_code == 200 and CLOSE_REASON_MISSING in html_module.unescape(response.content.decode())
         assert not MonthEndRun.objects.get().is_closed
         response = finance_client.post(CLOSE, {"month": "2026-10", "reason": "VAT return filed."})
         assert response.status_code == 302
@@ -190,6 +194,8 @@ class TestClosing:
         assert (last.history_user, last.history_change_reason) == (finance_user, "Month closed: VAT return filed.")
         page = finance_client.get(PAGE, {"month": "2026-10"}).content.decode()
         assert "Month closed by Fay Finance on 20 November 2026" in page and 'id="run-button"' not in page
+        assert "A closed month cannot be reopened. To put a mistake right, correct the session" in page
+        assert "reopen" not in MonthEndRunAdmin(MonthEndRun, admin.site).get_urls().__repr__().lower()
         # A second close (a double submit) is refused, saying who closed it.
         response = finance_client.post(CLOSE, {"month": "2026-10", "reason": "Again."})
         assert "October 2026 was closed by Fay Finance on 20 November 2026, so it cannot be closed again." in (

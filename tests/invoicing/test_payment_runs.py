@@ -13,7 +13,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from invoicing.bacs import RECORD_LENGTH, Payment, bacs_text, standard18_file, standard18_record
-from invoicing.models import OrganisationDetails, PaymentRun, PaymentRunItem, PaymentStatement
+from invoicing.models import OrganisationDetails, PaymentRun, PaymentRunItem, PaymentStatement, StatementAdjustment
+from invoicing.services import statement_approve
+from invoicing.services.corrections import statement_adjustments_attach
+from invoicing.services.pdf import statement_html
 from invoicing.services.payment_runs import (
     MISSING_PAYER,
     NO_BANK_DETAILS,
@@ -123,6 +126,45 @@ def test_the_preview_pays_approved_statements_with_bank_details_and_says_why_oth
     assert preview.problems == []
 
 
+def test_a_statement_that_nets_negative_pays_nothing_and_what_is_owed_comes_off_the_next_statement(
+        team, finance_user, mentor, finance_client):
+    """A correction took more back than September's pay: September comes to -£15.00. No bank payment can be negative, so
+    nothing is paid; approving it carries the £15.00 to Ann's next statement, which the month end takes it off."""
+    owing = statement(mentor, "PAY-2026-000009", "-15.00", status=PaymentStatement.Status.ISSUED, month=9)
+    assert statement_approve(statement_ids=[owing.pk], acting_user=finance_user) == 1
+    owing.refresh_from_db()
+    assert owing.status == PaymentStatement.Status.APPROVED
+    assert owing.history.first().history_change_reason == (
+        "Approved: nothing to pay; the £15.00 owed is carried to the next statement")
+    carried = StatementAdjustment.objects.get(carried_from=owing)
+    assert (carried.amount, carried.statement, carried.created_by) == (Decimal("-15.00"), None, finance_user)
+
+    preview = payment_run_preview()
+    assert "PAY-2026-000009" not in [line.statement.number for line in preview.payable + preview.refused]
+    (line,) = preview.owed
+    assert line.refusal.startswith("the mentor owes £15.00 (corrections to sessions paid earlier came to more than")
+    assert "nothing is paid, since a bank payment cannot be negative" in line.refusal
+    page = html.unescape(finance_client.get(reverse("admin:invoicing_paymentrun_add")).content.decode())
+    assert "Owed by the mentor: nothing is paid" in page and "PAY-2026-000009</a> (Ann Mentor, -£15.00)" in page
+    run = create(finance_user, [owing.pk, team["ann_oct"].pk])  # even if posted, it is not in the run
+    assert list(run.items.values_list("reference", flat=True)) == ["PAY-2026-000001"]
+    assert b"-" not in payment_run_file(run=run, kind="bacs", viewer=finance_user)[0][35:46]
+
+    # The next month end: never onto September's own statement; onto December's, which pays £15.00 less.
+    assert statement_adjustments_attach(period_start=date(2026, 9, 1)) == 0
+    december = PaymentStatement.objects.create(mentor=mentor, period_start=date(2026, 12, 1),
+                                               period_end=date(2026, 12, 31), total=Decimal("40.00"))
+    assert statement_adjustments_attach(period_start=date(2026, 12, 1)) == 1
+    december.refresh_from_db()
+    carried.refresh_from_db()
+    assert carried.statement == december and december.total == Decimal("25.00")
+    assert "PAY-2026-000009" not in [line.statement.number for line in payment_run_preview().owed]  # settled
+    PaymentStatement.objects.filter(pk=december.pk).update(number="PAY-2026-000010", issue_date=date(2027, 1, 4),
+                                                           status=PaymentStatement.Status.ISSUED)
+    december.refresh_from_db()
+    assert "brought forward from PAY-2026-000009" in statement_html(december)
+
+
 def test_no_run_without_the_paying_account(team, finance_user):
     OrganisationDetails.objects.filter(pk=1).update(payer_sort_code="")
     assert payment_run_preview().problems == [MISSING_PAYER]
@@ -180,7 +222,7 @@ def test_the_bacs_file_and_the_csv_hold_each_payment_and_are_recorded(team, fina
                     ["123456", "12345678", "ANN MENTOR", "90.00", "PAY-2026-000002"]]
     assert sum(Decimal(row[3]) for row in rows[1:]) == run.total
     reasons = list(run.history.values_list("history_change_reason", flat=True)[:2])
-    assert reasons == ["Bulk-payment csv downloaded", "Bacs standard 18 file downloaded"]
+    assert reasons == ["Bulk-payment CSV downloaded", "Bacs Standard 18 file downloaded"]
     seen = mentor.bank_details.history.first()
     assert (seen.history_user, seen.history_change_reason) == (finance_user, "Seen in full: bulk-payment CSV of "
                                                                               "PR-2026-000001")
