@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.urls import reverse
 
 from invoicing.models import Invoice
 from invoicing.services import month_end_generate
@@ -137,3 +138,18 @@ def test_the_funders_invoice_email_carries_the_timesheet_and_the_self_funded_men
     assert [name for name, _, _ in to_mentee.attachments] == [Invoice.objects.get(mentee__isnull=False).number + ".pdf"]
     assert "timesheet" not in to_mentee.body
 
+
+def test_finance_downloads_a_timesheet_from_the_invoice_and_the_arrangement(issued, finance_client, march):
+    invoice, _ = issued
+    url = reverse("timesheet-pdf", kwargs={"arrangement_id": invoice.funding_arrangement_id, "year": 2026,
+                                           "month": 3})
+    for page in (reverse("admin:invoicing_invoice_change", args=[invoice.pk]),
+                 reverse("admin:sessions_app_fundingarrangement_change", args=[invoice.funding_arrangement_id])):
+        response = finance_client.get(page)
+        assert response.status_code == 200 and f'href="{url}"' in response.content.decode(), page
+    response = finance_client.get(url + "?download=1")
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"] == 'attachment; filename="timesheet-2026-03-po-7781.pdf"'
+    assert response.content.startswith(b"%PDF")
+    for bad in (url.replace("2026-3", "2026-13"), url.replace(f"/{invoice.funding_arrangement_id}/", "/999999/")):
+        assert finance_client.get(bad).status_code == 404
