@@ -7,6 +7,7 @@ from datetime import date
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils.text import slugify
 
 from invoicing.models import Invoice
@@ -55,3 +56,30 @@ def invoice_timesheet_attachments(invoice: Invoice) -> list[dict]:
         attachments.append({"name": name, "path": path, "mimetype": PDF_MIMETYPE})
     return attachments
 
+
+
+def stored_timesheets(invoices) -> list[str]:
+    """The storage names of the timesheets stored to be sent with these issued invoices (beside each one's PDF).
+    One query, and a listing of each year's folder."""
+    numbers_by_year: dict[int, set[str]] = {}
+    for number, issued in invoices.exclude(number=None).values_list("number", "issue_date").order_by():
+        numbers_by_year.setdefault(issued.year, set()).add(number)
+    names = []
+    for year, numbers in sorted(numbers_by_year.items()):
+        folder = f"{Invoice.PDF_FOLDER}/{year}"
+        try:
+            _, files = default_storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        names += [f"{folder}/{name}" for name in sorted(files)
+                  if "-timesheet-" in name and name.split("-timesheet-", 1)[0] in numbers]
+    return names
+
+
+def stored_timesheets_remove(invoices) -> int:
+    """Remove the stored timesheets of these invoices once the transaction commits (a person's erasure, the
+    retention job): they name the mentee and the mentors, and were kept only to be sent. How many there were."""
+    names = stored_timesheets(invoices)
+    if names:
+        transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
+    return len(names)

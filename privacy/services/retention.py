@@ -12,6 +12,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from invoicing.models import CreditNote, FinanceTicket, Invoice, InvoiceLine, PaymentStatement, StatementLine
+from invoicing.services.timesheets import stored_timesheets_remove
 from notifications.models import OutboxEmail
 from privacy.models import WithheldNote
 from privacy.services.common import ERASED, documents_past_retention, remove_pdfs, update_with_history
@@ -110,9 +111,13 @@ def _documents(report, now, batch_size):
     def pdfs(model):
         return lambda ids: report.add("PDFs removed", remove_pdfs(model, Q(pk__in=ids), now))
 
+    def invoice_pdfs(ids):  # and the timesheets stored beside them, sent with them
+        pdfs(Invoice)(ids)
+        report.add("timesheets removed", stored_timesheets_remove(Invoice.objects.filter(pk__in=ids)))
+
     _in_batches(report, "invoices", Invoice,
                 past[Invoice] & (Q(bill_to_email__gt="") | Q(pdf_removed_at__isnull=True)),
-                {"bill_to_email": ""}, batch_size, then=pdfs(Invoice))
+                {"bill_to_email": ""}, batch_size, then=invoice_pdfs)
     # A self-funded mentee's invoice names them: the name and address go too (a funder's are an organisation's).
     _in_batches(report, "self-funded invoices' names", Invoice,
                 past[Invoice] & Q(mentee__isnull=False) & ~Q(bill_to_name=ERASED),

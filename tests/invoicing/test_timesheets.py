@@ -6,12 +6,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from invoicing.models import Invoice
 from invoicing.services import month_end_generate
 from invoicing.services.pdf import timesheet_html
-from invoicing.services.timesheets import timesheet_pdf
+from invoicing.services.timesheets import stored_timesheets, stored_timesheets_remove, timesheet_pdf
 from sessions_app.models import ServiceAppointment
 from sessions_app.timesheets import timesheet, timesheet_months
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
@@ -153,3 +154,13 @@ def test_finance_downloads_a_timesheet_from_the_invoice_and_the_arrangement(issu
     assert response.content.startswith(b"%PDF")
     for bad in (url.replace("2026-3", "2026-13"), url.replace(f"/{invoice.funding_arrangement_id}/", "/999999/")):
         assert finance_client.get(bad).status_code == 404
+
+
+def test_the_stored_timesheet_goes_with_the_invoices_pdf_and_leaves_the_pdf(issued, django_capture_on_commit_callbacks):
+    """The retention job and a person's erasure remove the copy kept to be sent (tests/privacy/test_erasure.py)."""
+    invoice, _ = issued
+    stored = "invoices/2026/INV-2026-000001-timesheet-2026-03-po-7781.pdf"
+    assert stored_timesheets(Invoice.objects.all()) == [stored] and default_storage.exists(stored)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stored_timesheets_remove(Invoice.objects.filter(pk=invoice.pk)) == 1
+    assert not default_storage.exists(stored) and default_storage.exists(invoice.pdf.name)
