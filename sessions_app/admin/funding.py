@@ -5,7 +5,6 @@ from django.template.loader import render_to_string
 from django.utils.formats import date_format
 
 from sessions_app import hooks
-
 from sessions_app.admin.allowance import HOURS_FIELDS, AuthorisedHoursFilter, HoursColumns, annotated
 from sessions_app.admin.common import AuditTrailAdmin
 from sessions_app.models import Funder, FundingArrangement

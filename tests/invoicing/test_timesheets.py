@@ -152,7 +152,9 @@ def test_finance_downloads_a_timesheet_from_the_invoice_and_the_arrangement(issu
     assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"] == 'attachment; filename="timesheet-2026-03-po-7781.pdf"'
     assert response.content.startswith(b"%PDF")
-    for bad in (url.replace("2026-3", "2026-13"), url.replace(f"/{invoice.funding_arrangement_id}/", "/999999/")):
+    arrangement = f"/{invoice.funding_arrangement_id}/"
+    for bad in (url.replace("2026-3", "2026-13"), url.replace("2026-3", "0-3"), url.replace(arrangement, "/999999/"),
+                url.replace(arrangement, "/99999999999999999999/"), url.replace("2026-3", "99999999999999999999-3")):
         assert finance_client.get(bad).status_code == 404
 
 
