@@ -6,7 +6,7 @@ class InvoicingConfig(AppConfig):
     verbose_name = "Invoicing and pay"
 
     def ready(self):
-        from invoicing import handlers, selectors, services
+        from invoicing import handlers, selectors, services, views
         from invoicing.models import OrganisationDetails
         from invoicing.services.funder_rules import counting_rules
         from invoicing.services.month_close import month_lock_for
@@ -25,5 +25,6 @@ class InvoicingConfig(AppConfig):
         sessions_hooks.open_tickets_about.provide(selectors.open_tickets_about)
         notifications_hooks.accounts_email.provide(OrganisationDetails.accounts_email)
         sessions_hooks.month_lock.provide(month_lock_for)  # the SA pages say when a session's month is closed
+        sessions_hooks.timesheet_url.provide(views.timesheet_url)  # a funding arrangement's admin page links them
         # Authorised hours count the sessions Finance's policy bills, at what the funder charges for a missed one.
         sessions_hooks.counting_rules.provide(counting_rules)

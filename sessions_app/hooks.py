@@ -87,3 +87,7 @@ counting_rules = Hook("counting_rules", provided_by="invoicing", default=_every_
 # Whether a session's month is closed: (day, the session's local date) -> sessions_app.closed_months.MonthLock, or
 # None while the month is open.
 month_lock = Hook("month_lock", provided_by="invoicing", default=lambda day: None)
+
+# A funded arrangement's timesheet for a month, as a PDF Finance downloads (the arrangement's admin page):
+# (arrangement_id, month's first day) -> its address, or None where nothing serves timesheets.
+timesheet_url = Hook("timesheet_url", provided_by="invoicing", default=lambda arrangement_id, month: None)

@@ -471,6 +471,10 @@ TABLE: dict[str, Row] = {
     "Credit note PDF": Row(
         "documents/<str:kind>/<int:pk>.pdf", get(document("credit-note")),
         cells(LOGIN, "404", "404", "404", "200"), needs=("documents",)),
+    "Timesheet PDF, a funded arrangement's month": Row(
+        "documents/timesheet/<int:arrangement_id>/<int:year>-<int:month>.pdf",
+        get(lambda w: reverse("timesheet-pdf", kwargs={"arrangement_id": w.arrangement.pk, "year": 2026, "month": 3})),
+        cells(LOGIN, "404", "404", "404", "200")),
     # ---- a mentor's own details: address and bank details
     "My details (one's own address and bank details)": Row(
         "my-details/", get(lambda w: reverse("my-details")),
@@ -594,6 +598,9 @@ TABLE: dict[str, Row] = {
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
     "Admin: terms": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_term_add")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: a funding arrangement (with its timesheets)": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_fundingarrangement_change", args=[w.arrangement.pk])),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
     "Admin: funding arrangements, nearly used up": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_fundingarrangement_changelist") + "?hours=nearly_used_up"),

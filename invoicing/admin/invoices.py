@@ -4,9 +4,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from invoicing.admin.accounting_exports import export_quickbooks, export_xero
@@ -15,7 +17,10 @@ from invoicing.admin.documents import DocumentAdmin, PeriodFilter, ReadOnlyLines
 from invoicing.exports import invoice_lines_csv
 from invoicing.models import CreditNote, Invoice, InvoiceLine
 from invoicing.services import InvoicesRefused, invoice_credit, invoice_mark_paid, invoices_issue, issued_as
+from invoicing.services.timesheets import invoice_timesheet_keys
+from invoicing.views import timesheet_url
 from sessions_app.admin.funding import FunderOnlyListFilter
+from sessions_app.models import FundingArrangement
 
 
 # --------------------------------------------------------------------------- invoices
@@ -51,7 +56,7 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
     inlines = (InvoiceLineInline,)
     fieldsets = (
         (None, {"fields": ("number_or_draft", "status_label", "period", "issue_date", "due_date", "issued",
-                           "paid_at", "pdf_link")}),
+                           "paid_at", "pdf_link", "timesheets")}),
         ("Billed to", {"fields": ("bill_to_name", "bill_to_email", "bill_to_address", "customer_reference",
                                   "funder", "funding_arrangement", "mentee")}),
         ("Amounts", {"fields": ("kind", "tax_point_rule", "net", "vat_rate", "vat", "total")}),
@@ -78,6 +83,21 @@ class InvoiceAdmin(InvoiceDraftTools, DocumentAdmin):
             return "-"
         when = f"{timezone.localtime(invoice.issued_at):%d/%m/%Y %H:%M}"
         return f"{when} by {invoice.issued_by}" if invoice.issued_by_id else f"{when} by the month-end job"
+
+    @admin.display(description="timesheets")
+    def timesheets(self, invoice):
+        """A funder's invoice: the timesheet of each arrangement and month on it (what its email carries). Two
+        queries."""
+        keys = invoice_timesheet_keys(invoice)
+        names = {arrangement.pk: arrangement.reference or arrangement.mentee.full_name
+                 for arrangement in FundingArrangement.objects.filter(pk__in={pk for pk, _ in keys})
+                 .select_related("mentee")} if keys else {}
+        links = [{"url": timesheet_url(arrangement_id, month),
+                  "label": f"{date_format(month, 'F Y')}, {names.get(arrangement_id, '')}".rstrip(", ")}
+                 for arrangement_id, month in keys]
+        empty = ("None: an invoice to a self-funded mentee needs none." if invoice.mentee_id
+                 else "None: no sessions on it.")
+        return render_to_string("admin/includes/timesheet_links.html", {"links": links, "empty": empty})
 
     def document_note(self, invoice):
         if invoice.status == Invoice.Status.DRAFT:

@@ -250,6 +250,40 @@ def statement_html(statement: PaymentStatement, *, org: OrganisationDetails | No
     return render_to_string("invoicing/statement.html", context)
 
 
+def _hours(value) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{text} hour{'' if text == '1' else 's'}"
+
+
+def timesheet_html(sheet, *, org: OrganisationDetails | None = None, inline_css: bool = True) -> str:
+    """A funded arrangement's timesheet for a month (sessions_app.timesheets.Timesheet): each session's date, UK
+    times, duration, outcome, mentor and the mentee's confirmation, with totals per outcome."""
+    org = org or OrganisationDetails.current()
+    arrangement = sheet.arrangement
+    month = date_format(sheet.month, "F Y")
+    context = {
+        "stylesheet": _css(inline_css),
+        "org": org,
+        "vat_number": "",
+        "month": month,
+        "funder": arrangement.funder.name,
+        "reference": arrangement.reference,
+        "mentee": arrangement.mentee.full_name,
+        "authorised": _hours(arrangement.hours_allowance) if arrangement.hours_allowance else "no limit set",
+        "valid": (date_range(arrangement.valid_from, arrangement.valid_until) if arrangement.valid_until
+                  else f"from {long_date(arrangement.valid_from)}"),
+        "facts": [("Month", month), *([("Reference", arrangement.reference)] if arrangement.reference else []),
+                  ("Mentee", arrangement.mentee.full_name)],
+        "rows": [{"date": short_date(row.day), "reference": row.reference, "times": row.times.split("–"),
+                  "duration": duration(row.minutes), "outcome": row.outcome, "mentor": row.mentor,
+                  "confirmation": row.confirmation} for row in sheet.rows],
+        "totals": [{"outcome": total.outcome, "sessions": total.sessions, "duration": duration(total.minutes)}
+                   for total in sheet.by_outcome],
+        "total_duration": duration(sheet.total_minutes),
+    }
+    return render_to_string("invoicing/timesheet.html", context)
+
+
 # ---------------------------------------------------------------- WeasyPrint
 
 @cache
@@ -327,13 +361,24 @@ def invoice_render_pdf(*, invoice_id: int) -> None:
     """Render an issued invoice to PDF, store it, and queue the email to the bill-to contact with it attached."""
     from notifications.services import invoice_email_queue
 
+    from .timesheets import invoice_timesheet_attachments
+
     invoice = Invoice.objects.filter(pk=invoice_id).first()
     if invoice is None or invoice.status == Invoice.Status.DRAFT:
         logger.info("Invoice %s: not rendered, it is not issued", invoice_id)
         return
-    if _render_and_store(invoice, invoice_html):
+    if _render_and_store(invoice, invoice_html) and not _invoice_email_queued(invoice):
+        timesheets = invoice_timesheet_attachments(invoice)
         invoice_email_queue(invoice=invoice, organisation=OrganisationDetails.current(),
-                            attachments=_attachment(invoice))
+                            attachments=_attachment(invoice) + timesheets, timesheets=len(timesheets))
+
+
+def _invoice_email_queued(invoice: Invoice) -> bool:
+    """The invoice's email is queued already (rendering again queues nothing, so its timesheets need no render)."""
+    from notifications.models import OutboxEmail
+
+    return OutboxEmail.objects.filter(key__in=[f"invoice:{invoice.number}",
+                                               f"finance-alert:no-address:{invoice.number}"]).exists()
 
 
 def credit_note_render_pdf(*, credit_note_id: int) -> None:

@@ -30,14 +30,16 @@ def _nobody_to_send_to(*, document_label: str, number: str, recipient: str, atta
     )
 
 
-def invoice_email_queue(*, invoice, organisation, attachments: list[dict]) -> OutboxEmail | None:
-    """The issued invoice to its bill-to contact, with the PDF. Returns None if it was queued before."""
+def invoice_email_queue(*, invoice, organisation, attachments: list[dict], timesheets: int = 0) -> OutboxEmail | None:
+    """The issued invoice to its bill-to contact, with the PDF (and, to a funder, the `timesheets` attached after
+    it). Returns None if it was queued before."""
     if not invoice.bill_to_email.strip():
         _nobody_to_send_to(document_label="Invoice", number=invoice.number, recipient=invoice.bill_to_name,
                            attachments=attachments)
         return None
     org = organisation
-    context = {"invoice": invoice, "org": org, "total": _pounds(invoice.total), "vat": _pounds(invoice.vat)}
+    context = {"invoice": invoice, "org": org, "total": _pounds(invoice.total), "vat": _pounds(invoice.vat),
+               "timesheets": timesheets}
     text, html = render_email("invoice", context)
     return outbox_enqueue(
         key=f"invoice:{invoice.number}", kind=OutboxEmail.Kind.INVOICE, to=[invoice.bill_to_email],

@@ -22,6 +22,7 @@ from invoicing.models import (
     StatementAdjustment,
     StatementLine,
 )
+from invoicing.services.timesheets import stored_timesheets_remove
 from notifications.models import OutboxEmail
 from privacy.models import WithheldNote
 from privacy.services.common import (
@@ -131,9 +132,13 @@ def _documents(report, now, batch_size):
     def pdfs(model):
         return lambda ids: report.add("PDFs removed", remove_pdfs(model, Q(pk__in=ids), now))
 
+    def invoice_pdfs(ids):  # and the timesheets stored beside them, sent with them
+        pdfs(Invoice)(ids)
+        report.add("timesheets removed", stored_timesheets_remove(Invoice.objects.filter(pk__in=ids)))
+
     _in_batches(report, "invoices", Invoice,
                 past[Invoice] & (Q(bill_to_email__gt="") | Q(pdf_removed_at__isnull=True)),
-                {"bill_to_email": ""}, batch_size, then=pdfs(Invoice))
+                {"bill_to_email": ""}, batch_size, then=invoice_pdfs)
     # A self-funded mentee's invoice names them: the name and address go too (a funder's are an organisation's).
     _in_batches(report, "self-funded invoices' names", Invoice,
                 past[Invoice] & Q(mentee__isnull=False) & ~Q(bill_to_name=ERASED),

@@ -1,10 +1,14 @@
 """Funders and funding arrangements (a mentee's own are also on the mentee's page, see people.py)."""
 
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils.formats import date_format
 
+from sessions_app import hooks
 from sessions_app.admin.allowance import HOURS_FIELDS, AuthorisedHoursFilter, HoursColumns, annotated
 from sessions_app.admin.common import AuditTrailAdmin
 from sessions_app.models import Funder, FundingArrangement
+from sessions_app.timesheets import timesheet_months
 
 
 @admin.register(Funder)
@@ -42,6 +46,18 @@ class FundingArrangementAdmin(HoursColumns, AuditTrailAdmin):
     search_fields = ("mentee__full_name", "funder__name", "reference")
     autocomplete_fields = ("mentee", "funder")
     date_hierarchy = "valid_from"
+    readonly_fields = ("timesheets",)
+
+    @admin.display(description="timesheets")
+    def timesheets(self, arrangement):
+        """A PDF for each month with wrapped-up sessions, newest first (funded arrangements only)."""
+        if arrangement is None or arrangement.pk is None:
+            return "–"
+        links = [{"url": url, "label": date_format(month, "F Y")} for month in timesheet_months(arrangement)
+                 if (url := hooks.timesheet_url(arrangement.pk, month))]
+        empty = ("None: a self-funded arrangement has no funder to send one to."
+                 if arrangement.kind == FundingArrangement.Kind.SELF_FUNDED else "None yet: no session wrapped up.")
+        return render_to_string("admin/includes/timesheet_links.html", {"links": links, "empty": empty})
 
     def get_queryset(self, request):
         # Authorised hours used, booked and left, counted for the whole page in its one query.

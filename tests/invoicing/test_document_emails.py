@@ -33,6 +33,8 @@ def test_an_issued_invoice_is_emailed_to_the_bill_to_contact_with_its_pdf(issued
         "Dear Student Finance England,\n\n"
         "Please find attached invoice INV-2026-000001 from Brightpath Mentoring Ltd for mentoring sessions in "
         "March 2026 (your reference PO-7781).\n\n"
+        "The timesheet attached with it lists every session: its date and times, how long it took, its outcome, its "
+        "mentor and the mentee's confirmation.\n\n"
         "Amount due: £214.50 (including VAT of £35.75)\n"
         "Please pay by: 30 April 2026\n"
         "Payment reference: INV-2026-000001\n\n"
@@ -41,14 +43,16 @@ def test_an_issued_invoice_is_emailed_to_the_bill_to_contact_with_its_pdf(issued
         "Brightpath Mentoring Ltd\n"
     )
     assert "<strong>INV-2026-000001</strong>" in message.alternatives[0][0]
-    ((name, content, mimetype),) = message.attachments
+    (name, content, mimetype), timesheet = message.attachments  # the timesheet: tests/invoicing/test_timesheets.py
     assert (name, mimetype) == ("INV-2026-000001.pdf", "application/pdf")
     assert content == Path(invoice.pdf.path).read_bytes()
 
     email = OutboxEmail.objects.get(key="invoice:INV-2026-000001")
     assert email.kind == OutboxEmail.Kind.INVOICE and email.status == OutboxEmail.Status.SENT
     assert email.attachments == [
-        {"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"}]
+        {"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"},
+        {"name": "timesheet-2026-03-po-7781.pdf", "path": "invoices/2026/INV-2026-000001-timesheet-2026-03-po-7781.pdf",
+         "mimetype": "application/pdf"}]
 
 
 def test_rendering_twice_queues_and_sends_the_invoice_email_once(issued, mailoutbox,
