@@ -68,7 +68,9 @@ def sign_off_reminders_send(*, today: date | None = None, now=None) -> int:
         for sign_off in pending.filter(month_end_reminder_at__isnull=True,
                                        requested_at__lt=local_midnight(window_starts)):
             queued += _remind(sign_off, month_end=True, now=now, which=f"month-end-{today:%Y-%m}")
-    for sign_off in pending.filter(first_reminder_at__isnull=True, requested_at__lte=now - FIRST_REMINDER_AFTER):
+    # Asked on the 20th, reminded on the 23rd (by calendar day in London, whatever the time the job runs).
+    asked_before = local_midnight(today - FIRST_REMINDER_AFTER + timedelta(days=1))
+    for sign_off in pending.filter(first_reminder_at__isnull=True, requested_at__lt=asked_before):
         queued += _remind(sign_off, month_end=False, now=now, which="first")
     return queued
 
