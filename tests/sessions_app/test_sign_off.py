@@ -58,7 +58,7 @@ def test_the_mentee_confirms_by_the_link_in_their_attendance_email_and_the_mento
     link = mentee_link(mentee)
 
     page = client.get(link)  # a mail scanner following the link confirms nothing
-    assert page.status_code == 200 and page["Referrer-Policy"] == "no-referrer"
+    assert page.status_code == 200 and page["Referrer-Policy"] == "same-origin"
     text = page.content.decode()
     assert "Friday 20 November 2026" in text and "15:00–16:30" in text and "1 h 30 min" in text
     assert "Ann Mentor" in text
