@@ -43,6 +43,10 @@ def sign_off_request(*, appointment: ServiceAppointment, now=None) -> SessionSig
     """In the wrap-up's transaction: the session's sign-off, waiting for the mentee, when it needs one. The email
     with the link is queued by notifications on the wrap-up's event. A session that has one keeps it."""
     if not sign_off_needed(appointment):
+        # Wrapped up again after a reopen as a session no funder pays for (or one going to Finance, asked again once
+        # Finance completes it): nothing is waiting for the mentee. The history keeps the row.
+        for waiting in SessionSignOff.objects.filter(appointment=appointment, state=State.PENDING):
+            waiting.delete()
         return None
     sign_off, _ = SessionSignOff.objects.get_or_create(appointment=appointment,
                                                        defaults={"requested_at": now or timezone.now()})
@@ -176,6 +180,22 @@ def sign_off_record_paper(*, appointment_id: int, acting_user: User, confirmed: 
     sign_off.link_key = new_link_key()
     return _answer(sign_off, confirmed=confirmed, comment=comment, how=How.PAPER, by=acting_user, now=now,
                    reason=reason.strip())
+
+
+def sign_off_reset(*, appointment_id: int, acting_user: User | None, now=None) -> None:
+    """A reopened session is to be wrapped up again: what the mentee confirmed or disputed may no longer hold. Its
+    sign-off waits for the mentee again, asked anew (the reminders bring a fresh link); the links sent before stop
+    working; the history keeps the earlier answer."""
+    sign_off = SessionSignOff.objects.select_for_update().filter(appointment_id=appointment_id).first()
+    if sign_off is None:
+        return
+    sign_off.state, sign_off.answered_at, sign_off.how, sign_off.comment = State.PENDING, None, "", ""
+    sign_off.recorded_by, sign_off.reason, sign_off.link_key = None, "", new_link_key()
+    sign_off.requested_at = now or timezone.now()
+    sign_off.first_reminder_at = sign_off.month_end_reminder_at = None
+    sign_off._history_user = acting_user
+    sign_off._change_reason = "The session was reopened"
+    sign_off.save()
 
 
 def sign_off_reminded(*, sign_off_id: int, month_end: bool, now=None) -> bool:

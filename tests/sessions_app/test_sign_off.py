@@ -225,3 +225,19 @@ def test_no_reminder_once_answered(client, mentor, mentee, session, time_machine
     client.post(mentee_link(mentee), {"answer": "confirm"})
     time_machine.move_to(datetime(2026, 11, 29, 9, 0, tzinfo=LONDON))
     assert sign_off_reminders_send() == 0
+
+
+def test_a_reopened_session_is_asked_again_and_the_old_link_stops_working(client, mentor, mentee, session,
+                                                                            finance_user):
+    from sessions_app.services import appointment_reopen
+
+    wrapped_up(session, mentor.user, funding=FundingArrangementFactory(mentee=mentee))
+    link = mentee_link(mentee)
+    client.post(link, {"answer": "confirm"})
+    appointment_reopen(appointment_id=session.pk, acting_user=finance_user, reason="Wrong session wrapped up.")
+    sign_off = SessionSignOff.objects.get()
+    assert (sign_off.state, sign_off.answered_at) == ("pending", None)
+    assert client.get(link).status_code == 404
+    assert sign_off.history.filter(state="confirmed").exists()  # the earlier answer is kept
+    wrapped_up(session, mentor.user, funding=FundingArrangementFactory(mentee=mentee, self_funded=True))
+    assert not SessionSignOff.objects.exists()  # self-funded now: nothing to confirm, no reminders
