@@ -49,7 +49,21 @@ def on_wrap_up_reopened(sender, *, appointment, **kwargs):
     return wrap_up_reopened_settle(appointment=appointment)
 
 
+def on_sign_off_answered(sender, *, appointment, sign_off, acting_user=None, **kwargs):
+    """A session the mentee disputes goes to Finance's queue with their comment. Logged in the name of whoever
+    recorded it, or (by the mentee's link, who has no log-in) the session's mentor, so Finance's reply reaches them."""
+    if sign_off.state != sign_off.State.DISPUTED:
+        return
+    how = "on paper" if sign_off.how == sign_off.How.PAPER else "by the link in their email"
+    message = (f"{appointment.mentee.full_name} disputed {appointment.reference} {how}. "
+               + (f"Their comment: {sign_off.comment}" if sign_off.comment else "They left no comment."))
+    ticket_raise(raised_by=acting_user or appointment.mentor.user, appointment=appointment,
+                 kind=FinanceTicket.Kind.SIGN_OFF_DISPUTED,
+                 subject=f"{appointment.reference}: disputed by the mentee", message=message)
+
+
 def connect() -> None:
+    events.sign_off_answered.connect(on_sign_off_answered, dispatch_uid="invoicing:sign-off-answered")
     events.appointment_wrapped_up.connect(on_appointment_wrapped_up, dispatch_uid="invoicing:appointment-wrapped-up")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="invoicing:funding-settled")
     events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="invoicing:wrap-up-corrected")

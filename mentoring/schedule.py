@@ -35,6 +35,13 @@ PERIODIC_JOBS = {
         "schedule": crontab(minute=15),
         "help": "Every hour: the mentee of each session tomorrow gets a reminder, once per session.",
     },
+    "sign-off-reminders": {
+        "task": "notifications.tasks.send_sign_off_reminders",
+        "schedule": crontab(hour=9, minute=0),
+        "help": "Each morning: remind mentees who have not confirmed or disputed a session, 3 days after they were "
+                "asked and in the month's last 3 days (each reminder once per session).",
+        "takes_day": True,
+    },
     "render-missing-pdfs": {
         "task": "invoicing.tasks.render_missing_pdfs",
         "schedule": crontab(minute="*/10"),

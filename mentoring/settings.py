@@ -226,6 +226,8 @@ ACCOUNTING_ITEM_NAME = env.str("ACCOUNTING_ITEM_NAME", default="Mentoring sessio
 # A funding arrangement with fewer authorised hours left than this (after what is used and booked) is "nearly used
 # up": Finance's list filter and the weekly email of arrangements to renew.
 AUTHORISED_HOURS_WARNING = env.float("AUTHORISED_HOURS_WARNING", default=5.0)
+# How long a mentee's sign-off link works, in days from the email (a reminder brings a fresh link).
+SIGN_OFF_LINK_DAYS = env.int("SIGN_OFF_LINK_DAYS", default=30)
 CALENDAR_FEED_DAYS_BACK = env.int("CALENDAR_FEED_DAYS_BACK", default=90)
 CALENDAR_FEED_DAYS_AHEAD = env.int("CALENDAR_FEED_DAYS_AHEAD", default=365)
 

@@ -5,6 +5,7 @@ even given to the templates.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -40,8 +41,9 @@ def _session_context(appointment: ServiceAppointment) -> dict:
     }
 
 
-def attendance_email(appointment: ServiceAppointment, *, funder=None) -> RenderedEmail:
-    """The email to the mentee, or, given a funder, to the funder's billing contact."""
+def attendance_email(appointment: ServiceAppointment, *, funder=None, sign_off=None) -> RenderedEmail:
+    """The email to the mentee, or, given a funder, to the funder's billing contact. Given the session's sign-off
+    (waiting for the mentee), the mentee's email asks them to confirm or dispute it by their personal link."""
     cancelled_in_advance = appointment.status == Status.CANCELLED
     what = "was cancelled" if cancelled_in_advance else WHAT_HAPPENED.get(appointment.outcome, "was updated")
     start = timezone.localtime(appointment.starts_at)
@@ -58,6 +60,7 @@ def attendance_email(appointment: ServiceAppointment, *, funder=None) -> Rendere
         "funder": funder,
         "greeting": (funder.billing_contact_name or funder.name) if funder else appointment.mentee.full_name,
         "site_url": settings.SITE_URL,
+        "sign_off": sign_off_link_context(sign_off) if sign_off is not None and not funder else None,
     }
     if funder:
         subject = f"{appointment.reference}: {appointment.mentee.full_name}'s session on {start:%-d %B %Y} {what}"
@@ -68,6 +71,15 @@ def attendance_email(appointment: ServiceAppointment, *, funder=None) -> Rendere
         text=render_to_string("notifications/attendance.txt", context).strip() + "\n",
         html=render_to_string("notifications/attendance.html", context),
     )
+
+
+def sign_off_link_context(sign_off) -> dict:
+    """The personal link and until when it works (a new one comes with each reminder)."""
+    from sessions_app.services.sign_off import sign_off_url
+
+    expires = timezone.localtime(timezone.now() + timedelta(days=settings.SIGN_OFF_LINK_DAYS))
+    return {"url": sign_off_url(sign_off), "expires": expires,
+            "funder_name": sign_off.appointment.funding_arrangement.funder.name}
 
 
 def funder_correction_email(appointment: ServiceAppointment, *, funder) -> RenderedEmail:

@@ -10,6 +10,7 @@ from notifications.services import (
     wrap_up_reopened_queue,
     wrap_up_request_queue,
 )
+from notifications.services.sign_off import sign_off_email_queue
 from notifications.services.scheduling import (
     booking_confirmations_queue,
     calendar_cancellations_queue,
@@ -23,10 +24,12 @@ def on_wrap_up_request_sent(sender, *, request, **kwargs):
 
 def on_funding_settled(sender, *, appointment, **kwargs):
     funder_emails_settle(appointment=appointment)
+    # The mentee's attendance email went when the session went to Finance, without a link: the link comes now.
+    sign_off_email_queue(appointment=appointment)
 
 
 def on_appointment_wrapped_up_or_cancelled(sender, *, appointment, **kwargs):
-    attendance_emails_queue(appointment=appointment)
+    attendance_emails_queue(appointment=appointment)  # with the sign-off link, when the session needs one
 
 
 def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):

@@ -35,6 +35,8 @@ class OutboxEmail(models.Model):
         SESSION_MOVED = "session_moved", "Session moved, with the calendar update"
         SESSION_REMINDER = "session_reminder", "Reminder the day before a session"
         CALENDAR_CANCELLATION = "calendar_cancellation", "Calendar cancellation of a booked session"
+        SIGN_OFF_REQUEST = "sign_off_request", "To the mentee: confirm or dispute the session"
+        SIGN_OFF_REMINDER = "sign_off_reminder", "Reminder to the mentee: confirm or dispute the session"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"
@@ -73,7 +75,7 @@ class OutboxEmail(models.Model):
                 condition=Q(appointment__isnull=False) & ~Q(kind__in=[
                     "attendance_funder", "funder_correction", "attendance_correction", "statement_correction",
                     "wrap_up_reopened", "booking_confirmation", "session_moved", "session_reminder",
-                    "calendar_cancellation"]),
+                    "calendar_cancellation", "sign_off_reminder"]),
                 name="one_outbox_email_per_appointment_and_kind",
             ),
             models.CheckConstraint(condition=~Q(status="sent") | Q(sent_at__isnull=False), name="outbox_sent_has_time"),

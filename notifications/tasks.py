@@ -8,6 +8,7 @@ from notifications.services import (
     authorised_hours_digest_send, leadership_summary_send, outbox_deliver, outbox_sweep, wrap_up_reminders_send,
 )
 from notifications.services.scheduling import session_reminders_send
+from notifications.services.sign_off import sign_off_reminders_send
 
 
 @shared_task(ignore_result=True)
@@ -38,3 +39,8 @@ def send_authorised_hours_digest(day: str | None = None) -> int:
 @shared_task(ignore_result=True)
 def send_session_reminders() -> int:
     return session_reminders_send()
+
+
+@shared_task(ignore_result=True)
+def send_sign_off_reminders(day: str | None = None) -> int:
+    return sign_off_reminders_send(today=date.fromisoformat(day) if day else None)

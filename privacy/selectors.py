@@ -35,6 +35,7 @@ from sessions_app.models import (
     MentorAssignment,
     MentorBankDetails,
     ServiceAppointment,
+    SessionSignOff,
     User,
     WrapUpRequest,
     WrapUpRequestItem,
@@ -217,6 +218,24 @@ def mentee_session_versions(mentee):
         if row.pop("withheld") and row["cancellation_note"]:
             row["cancellation_note"] = "Withheld from this export"
         yield row
+
+
+def mentee_sign_offs(mentee):
+    rows = SessionSignOff.objects.filter(appointment__mentee=mentee).order_by("requested_at", "pk").values(
+        "state", "requested_at", "answered_at", "how", "comment", "first_reminder_at", "month_end_reminder_at",
+        session=F("appointment__reference"), recorded_by_name=F("recorded_by__full_name"), why_recorded=F("reason"),
+    )
+    return _labelled(rows.iterator(CHUNK), state=dict(SessionSignOff.State.choices),
+                     how=dict(SessionSignOff.How.choices))
+
+
+def mentee_sign_off_versions(mentee):
+    """Every version of their sign-offs, without the key inside their links."""
+    model = SessionSignOff.history.model
+    fields = [f.attname for f in model._meta.concrete_fields if f.attname not in ("history_user_id", "link_key")]
+    rows = model.objects.filter(appointment__mentee=mentee).order_by("history_date", "history_id").values(
+        *fields, changed_by=F("history_user__full_name"))
+    return rows.iterator(CHUNK)
 
 
 def mentee_funding_versions(mentee):
@@ -432,6 +451,8 @@ MENTEE_SECTIONS = (
     Section("emails", "Emails about you", "Emails sent to you, and emails about your sessions sent to others "
             "(a funder's attendance emails).", (OutboxEmail,), mentee_emails),
     Section("finance_tickets", "Questions to Finance about your sessions", "", (FinanceTicket,), mentee_tickets),
+    Section("sign_offs", "Your confirmations of your sessions", "Whether you confirmed or disputed each session, "
+            "when and how, and your comment.", (SessionSignOff,), mentee_sign_offs),
     Section("invoices", "Invoices addressed to you", "Invoices for self-funded sessions, drafts included (PDFs of issued ones in documents/).",
             (Invoice,), mentee_invoices),
     Section("invoice_lines", "Your sessions on invoices", "The lines about your sessions on every invoice, "
@@ -456,6 +477,8 @@ MENTEE_SECTIONS = (
             mentee_credit_note_versions, in_summary=False),
     Section("session_credit_note_versions", "Earlier versions of the credit notes for one of your sessions", "",
             (SessionCreditNote.history.model,), mentee_session_credit_note_versions, in_summary=False),
+    Section("sign_off_versions", "Earlier versions of your confirmations", "", (SessionSignOff.history.model,),
+            mentee_sign_off_versions, in_summary=False),
 )
 
 MENTOR_SECTIONS = (

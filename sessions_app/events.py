@@ -39,3 +39,7 @@ appointments_booked = Signal()
 # A session still to come was moved to another time. Keyword arguments: appointment (as it is now), was_starts_at,
 # was_ends_at, acting_user.
 appointment_moved = Signal()
+
+# The mentee confirmed or disputed a session (by the link in their email, or Finance recorded it from paper). Keyword
+# arguments: appointment, sign_off, acting_user (None for the mentee). invoicing gives a dispute to Finance.
+sign_off_answered = Signal()

@@ -19,3 +19,7 @@ class LateNoticeCancellation(AppointmentActionNotAllowed):
 
 class AccountNotLockedOut(Exception):
     """Unlocking an address that is not locked out (now): nothing to unlock. The message is for the person who tried."""
+
+
+class SignOffAlreadyAnswered(Exception):
+    """The mentee's sign-off of a session is answered already: the link works once. The message says how and when."""

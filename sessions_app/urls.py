@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.views import appointments, booking, calendar, corrections, leadership, my_details, pages
+from sessions_app.views import appointments, booking, calendar, corrections, leadership, my_details, pages, sign_off
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -25,4 +25,6 @@ urlpatterns = [
     path("accounts/locked-out/", leadership.locked_out_accounts_list, name="locked-out-accounts"),
     path("accounts/locked-out/unlock/", leadership.unlock_account, name="unlock-account"),
     path("my-details/", my_details.my_details, name="my-details"),
+    # The mentee's sign-off of a session: no log-in, the signed link is the key.
+    path("sign-off/<str:token>/", sign_off.sign_off, name="sign-off"),
 ]

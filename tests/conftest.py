@@ -130,6 +130,7 @@ def migration_data(request):
     importlib.import_module("invoicing.migrations.0013_finance_makes_payment_runs").assign_roles(apps)
     importlib.import_module("sessions_app.migrations.0011_scheduling_assignments_series_and_moves").assign_roles(apps)
     importlib.import_module("privacy.migrations.0002_finance_personal_data_permissions").assign_roles(apps)
+    importlib.import_module("sessions_app.migrations.0017_finance_records_paper_sign_offs").assign_roles(apps)
     # Two migrations grant Finance's permissions inside their own function only: grant the same codenames here.
     from django.contrib.auth.models import Group, Permission
 

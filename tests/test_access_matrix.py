@@ -66,6 +66,7 @@ PAGE_NAMES = {
     "admin:sessions_app_serviceappointment_change": "admin SA page",
     "my-details": "My details",
     "admin:invoicing_paymentrun_change": "payment run",
+    "sign-off": "sign-off page",
 }
 
 
@@ -277,6 +278,49 @@ def wrapped_up(world):
     return world.wrapped_up
 
 
+@pytest.fixture
+def sign_off_links(world, wrapped_up):
+    """The mentee's links for the wrapped-up session: valid, expired (signed longer ago than the links last), for a
+    session already confirmed, and tampered with."""
+    import time
+
+    from django.core import signing
+
+    from sessions_app.services.sign_off import SALT, sign_off_answer, sign_off_token
+
+    sign_off = wrapped_up.sign_off
+
+    class LongAgo(signing.TimestampSigner):
+        def timestamp(self):
+            return signing.b62_encode(int(time.time()) - (settings_days() + 1) * 86400)
+
+    valid = sign_off_token(sign_off)
+    confirmed = AppointmentFactory(mentor=world.owner, mentee=world.arrangement.mentee,
+                                   starts_at=wrapped_up.starts_at - timedelta(days=1))
+    from sessions_app.services import WrapUp, appointment_wrap_up
+
+    confirmed = appointment_wrap_up(appointment_id=confirmed.pk, acting_user=world.owner.user,
+                                    answers=WrapUp(outcome="attended", funding_arrangement=world.arrangement))
+    sign_off_answer(sign_off_id=confirmed.sign_off.pk, link_key=confirmed.sign_off.link_key, confirmed=True)
+    world.sign_off_links = {
+        "valid": valid,
+        "expired": LongAgo(salt=SALT).sign_object([sign_off.pk, sign_off.link_key]),
+        "answered": sign_off_token(confirmed.sign_off),
+        "tampered": valid[:-1] + ("A" if valid[-1] != "A" else "B"),
+    }
+    return world.sign_off_links
+
+
+def settings_days():
+    from django.conf import settings
+
+    return settings.SIGN_OFF_LINK_DAYS
+
+
+def sign_off_link(which):
+    return lambda w: reverse("sign-off", args=[w.sign_off_links[which]])
+
+
 def admin_sa(name):
     return lambda w: reverse(f"admin:sessions_app_serviceappointment_{name}", args=[w.wrapped_up.pk])
 
@@ -417,6 +461,23 @@ TABLE: dict[str, Row] = {
         "appointments/<str:reference>/ticket/",
         post(sa("appointment-ticket"), lambda w: {"subject": "Which funding?", "message": "Two POs."}),
         cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True),
+    # ---- the mentee's sign-off: no log-in, the signed link is the key, for that one session, once
+    "Mentee's sign-off, a valid link (no log-in: the link is the key, for its one session)": Row(
+        "sign-off/<str:token>/", get(sign_off_link("valid")),
+        cells("200", "200", "200", "200", "200"), needs=("sign_off_links",)),
+    "Mentee's sign-off: confirmed or disputed (POST), once": Row(
+        "sign-off/<str:token>/", post(sign_off_link("valid"), lambda w: {"answer": "confirm"}),
+        cells("→ sign-off page", "→ sign-off page", "→ sign-off page", "→ sign-off page", "→ sign-off page"),
+        changes_data=True, needs=("sign_off_links",), csrf_role="anonymous"),
+    "Mentee's sign-off, a link already used (says how and when it was answered)": Row(
+        "sign-off/<str:token>/", post(sign_off_link("answered"), lambda w: {"answer": "dispute"}),
+        cells("200", "200", "200", "200", "200"), needs=("sign_off_links",)),
+    "Mentee's sign-off, an expired link": Row(
+        "sign-off/<str:token>/", get(sign_off_link("expired")),
+        cells("410", "410", "410", "410", "410"), needs=("sign_off_links",)),
+    "Mentee's sign-off, a tampered or unknown link": Row(
+        "sign-off/<str:token>/", get(sign_off_link("tampered")),
+        cells("404", "404", "404", "404", "404"), needs=("sign_off_links",)),
     # ---- correcting a wrap-up: Senior Leadership the outcome and notes here, Finance everything in the admin
     "Correct outcome or notes, a wrapped-up session": Row(
         "appointments/<str:reference>/correct/", get(sa("appointment-correct", "wrapped_up")),
@@ -541,6 +602,13 @@ TABLE: dict[str, Row] = {
         ADMIN_PREFIX, post(admin_sa("correct_wrap_up"),
                            lambda w: {"outcome": "attended", "funding_arrangement": w.arrangement.pk,
                                       "actual_minutes": "45", "session_notes": "Went well.", "reason": "45 min."}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin SA page"), changes_data=True,
+        needs=("wrapped_up",), csrf_role="Finance"),
+    "Admin: record a mentee's sign-off received on paper": Row(
+        ADMIN_PREFIX, get(admin_sa("paper_sign_off")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("wrapped_up",)),
+    "Admin: record a mentee's sign-off received on paper, submitted (POST)": Row(
+        ADMIN_PREFIX, post(admin_sa("paper_sign_off"), lambda w: {"answer": "confirm", "reason": "Signed timesheet."}),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin SA page"), changes_data=True,
         needs=("wrapped_up",), csrf_role="Finance"),
     "Admin: reopen a session": Row(
@@ -827,6 +895,7 @@ def test_every_state_changing_view_is_checked():
         "appointments/<str:reference>/correct/",
         "my-details/",
         "sessions/book/", "appointments/<str:reference>/move/", "appointments/<str:reference>/series/",
+        "sign-off/<str:token>/",
     }
 
 

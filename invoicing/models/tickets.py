@@ -14,6 +14,7 @@ class FinanceTicket(models.Model):
         QUESTION = "question", "Question"
         MISSING_INFORMATION = "missing_information", "Missing information at wrap-up"
         OVER_AUTHORISED_HOURS = "over_authorised_hours", "Over authorised hours"
+        SIGN_OFF_DISPUTED = "sign_off_disputed", "Disputed by the mentee"
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

@@ -11,14 +11,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from invoicing.bulk import insert_history, insert_rows, insert_rows_returning_ids
 from invoicing.models import Invoice, InvoiceLine, MonthEndRun, OrganisationDetails, PaymentStatement, StatementLine
 from invoicing.policy import PayRates, Policy, vat_on
 from invoicing.services.funder_rules import MissedSessionRules
-from sessions_app.models import FundingArrangement, Funder, Mentee, ServiceAppointment
+from sessions_app.models import FundingArrangement, Funder, Mentee, ServiceAppointment, SessionSignOff
 from sessions_app.pay import amount_for_minutes
 from sessions_app.selectors import last_day_of_month, local_midnight
 
@@ -38,6 +38,7 @@ class MonthEndSummary:
     late_lines: int = 0
     waiting_for_issued: int = 0
     awaiting_finance: int = 0
+    awaiting_sign_off: int = 0
     issued: int = 0
     adjustments: int = 0
     notes: list = field(default_factory=list)
@@ -52,6 +53,8 @@ class MonthEndSummary:
             f"  late sessions from earlier months: {self.late_lines}",
             f"  sessions waiting for next month (their document is already issued): {self.waiting_for_issued}",
             f"  sessions awaiting Finance (not included): {self.awaiting_finance}",
+            *([f"  sessions waiting for the mentee's sign-off (not included): {self.awaiting_sign_off}"]
+              if self.awaiting_sign_off else []),
             *([f"  adjustments for corrected sessions: {self.adjustments}"] if self.adjustments else []),
             f"  documents issued automatically: {self.issued}",
             *(f"  not issued: {note}" for note in self.notes),
@@ -102,6 +105,7 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
         summary.awaiting_finance = ServiceAppointment.objects.filter(
             status=Status.AWAITING_FINANCE, starts_at__lt=cutoff
         ).count()
+        summary.awaiting_sign_off = awaiting_sign_off(cutoff).count()
         org = OrganisationDetails.current()
         vat_rate = org.vat_rate if org.vat_registered else Decimal("0.00")
         if in_database:
@@ -132,6 +136,26 @@ def month_end_generate(*, year: int, month: int, progress=None, now=None, in_dat
     return summary
 
 
+# ---------------------------------------------------------------- the mentee's sign-off
+
+def confirmed_by(cutoff):
+    """A session's mentee confirmed it before the cutoff: a funder billed for confirmed sessions only is billed for
+    it in the month of the confirmation (month_end_sql.py's CONFIRMED_ONLY says the same)."""
+    return Exists(SessionSignOff.objects.filter(appointment=OuterRef("pk"), state=SessionSignOff.State.CONFIRMED,
+                                                answered_at__lt=cutoff))
+
+
+def awaiting_sign_off(cutoff):
+    """Completed sessions up to the cutoff, not yet invoiced, that wait for their mentee's confirmation: their
+    funder is billed for confirmed sessions only. Missed sessions the billing policy does not bill have no sign-off
+    (sessions_app.services.sign_off) and are left out."""
+    return (ServiceAppointment.objects
+            .filter(Q(outcome=ServiceAppointment.Outcome.ATTENDED) | Q(sign_off__isnull=False), status=Status.COMPLETED,
+                    starts_at__lt=cutoff, funding_arrangement__funder__bill_only_confirmed=True)
+            .filter(~confirmed_by(cutoff), ~Exists(InvoiceLine.objects.filter(appointment=OuterRef("pk"),
+                                                                                released=False))))
+
+
 # ---------------------------------------------------------------- invoices
 
 INVOICE_FIELDS = ["status", "period_start", "period_end", "group_key", "funder_id", "funding_arrangement_id",
@@ -148,6 +172,8 @@ def bill_sessions(completed, policy, vat_rate, period_start, period_end, summary
     rows = (
         completed.filter(~Exists(InvoiceLine.objects.filter(appointment=OuterRef("pk"), released=False)),
                          funding_arrangement__isnull=False)
+        .filter(Q(funding_arrangement__funder__bill_only_confirmed=False)
+                | Q(funding_arrangement__funder__isnull=True) | confirmed_by(cutoff))
         .order_by("starts_at", "pk")
         .values_list("pk", "reference", "starts_at", "ends_at", "actual_minutes", "outcome", "mentee_id",
                      "mentee__full_name", "funding_arrangement_id", "funding_arrangement__kind",

@@ -24,7 +24,7 @@ from sessions_app.models import ServiceAppointment
 from sessions_app.selectors import last_day_of_month, local_midnight
 
 from .month_close import MonthClosed, closed_message, month_name
-from .month_end import MonthEndSummary, month_end_generate
+from .month_end import MonthEndSummary, awaiting_sign_off, month_end_generate
 from .pdf import money
 
 logger = logging.getLogger(__name__)
@@ -179,6 +179,7 @@ class MonthEndPreview:
     mentors: list[MentorPreview] = field(default_factory=list)
     summary: MonthEndSummary | None = None
     refused: str = ""  # why the month end would not run (a closed month)
+    awaiting_sign_off: list = field(default_factory=list)  # sessions left out until their mentee confirms them
 
     def _sum(self, name):
         return sum((getattr(row, name) for row in self.customers), Decimal("0.00") if name != "sessions" else 0)
@@ -213,6 +214,9 @@ def month_end_preview(*, year: int, month: int) -> MonthEndPreview:
             preview.refused = " ".join(closed.messages)
         else:
             _collect(preview, last_line, last_statement_line, vat_before, pending)
+            cutoff = local_midnight(last_day_of_month(preview.month) + timedelta(days=1))
+            preview.awaiting_sign_off = list(awaiting_sign_off(cutoff).select_related(
+                "mentee", "funding_arrangement__funder", "sign_off").order_by("starts_at", "pk"))
         transaction.set_rollback(True)
     return preview
 

@@ -52,6 +52,12 @@ RULE_TEXT = """CASE WHEN NOT missed THEN outcome_label
 OUTCOME_LABEL = "CASE a.outcome {} ELSE a.outcome END".format(
     " ".join(f"WHEN '{value}' THEN %(label_{value})s" for value in ServiceAppointment.Outcome.values))
 
+# A funder billed for confirmed sessions only is billed for a session once its mentee confirmed it, before the cutoff
+# (month_end.confirmed_by).
+CONFIRMED_ONLY = """(f.bill_only_confirmed IS NOT TRUE OR EXISTS (
+    SELECT 1 FROM sessions_app_sessionsignoff so
+    WHERE so.appointment_id = a.id AND so.state = 'confirmed' AND so.answered_at < %(cutoff)s))"""
+
 BILLING = f"""
 CREATE TEMP TABLE month_end_billing ON COMMIT DROP AS
 SELECT id, reference, outcome, mentee_id, mentee_name, arrangement_id, funder_id, hourly_rate, session_date,
@@ -75,6 +81,7 @@ WHERE a.status = 'completed' AND a.starts_at < %(cutoff)s
   AND NOT EXISTS (SELECT 1 FROM invoicing_invoiceline l WHERE l.appointment_id = a.id AND NOT l.released)
   AND COALESCE(pf.billed, pd.billed, false)
   AND NOT {IN_ADVANCE.format(a="a")}
+  AND {CONFIRMED_ONLY}
 ) billable
 WHERE number IS NULL OR number <= missed_limit
 """

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from notifications.attendance import attendance_email, funder_correction_email
 from notifications.models import OutboxEmail
-from sessions_app.models import Funder, FundingArrangement, ServiceAppointment
+from sessions_app.models import Funder, FundingArrangement, ServiceAppointment, SessionSignOff
 from sessions_app.selectors import funding_decision, funding_options
 
 from .outbox import outbox_enqueue
@@ -84,8 +84,10 @@ def funder_emails_settle(*, appointment: ServiceAppointment) -> list[OutboxEmail
 
 def attendance_emails_queue(*, appointment: ServiceAppointment) -> list[OutboxEmail]:
     """Queue the attendance email to the mentee, and to the session's funder if it is decided that it is theirs
-    and they ask for them, in the caller's transaction."""
-    email = attendance_email(appointment)
+    and they ask for them, in the caller's transaction. The mentee's asks them to sign the session off, by their
+    personal link, when it waits for that."""
+    sign_off = SessionSignOff.objects.filter(appointment=appointment, state=SessionSignOff.State.PENDING).first()
+    email = attendance_email(appointment, sign_off=sign_off)
     queued = [outbox_enqueue(
         key=f"attendance-mentee:{appointment.reference}", kind=Kind.ATTENDANCE_MENTEE,
         to=[appointment.mentee.email], subject=email.subject, text_body=email.text, html_body=email.html,

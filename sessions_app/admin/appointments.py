@@ -18,6 +18,7 @@ from sessions_app.admin.common import (
     complete_wrap_up_url,
 )
 from sessions_app.admin.corrections import WrapUpCorrectionAdminMixin
+from sessions_app.admin.sign_off import PaperSignOffAdminMixin
 from sessions_app.admin.people import MentorListFilter
 from sessions_app.allowance import Hours, arrangements_with_hours
 from sessions_app.hooks import month_lock
@@ -145,7 +146,7 @@ class FinanceCompleteForm(forms.Form):
 
 
 @admin.register(ServiceAppointment)
-class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
+class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin, AuditTrailAdmin):
     form = ServiceAppointmentForm
     list_display = ("reference", "starts", "mentor", "mentee", "mode", "status", "outcome")
     list_display_links = ("reference",)
@@ -180,6 +181,7 @@ class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
                 name="sessions_app_serviceappointment_complete_wrap_up",
             ),
             *self.correction_urls(),
+            *self.paper_sign_off_urls(),
             *super().get_urls(),
         ]
 
@@ -193,6 +195,7 @@ class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
         if obj is not None:
             context["month_lock"] = month_lock(timezone.localdate(obj.starts_at))
             context.update(self.correction_tools(request, obj))
+            context.update(self.paper_sign_off_tools(request, obj))
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     # ---- Finance completes a wrap-up that was sent to Finance ----

@@ -13,7 +13,7 @@ from sessions_app.timesheets import timesheet_months
 
 @admin.register(Funder)
 class FunderAdmin(admin.ModelAdmin):
-    list_display = ("name", "billing_contact_name", "billing_email", "sends_attendance_emails")
+    list_display = ("name", "billing_contact_name", "billing_email", "sends_attendance_emails", "bill_only_confirmed")
     list_filter = ("sends_attendance_emails",)
     search_fields = ("name", "billing_contact_name", "billing_email")
 

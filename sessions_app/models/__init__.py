@@ -22,3 +22,6 @@ __all__ += ["MentorBankDetails", "WrapUpRequest", "WrapUpRequestItem"]
 from .scheduling import AppointmentSeries, MentorAssignment  # noqa: E402
 
 __all__ += ["AppointmentSeries", "MentorAssignment"]
+from .sign_off import SessionSignOff  # noqa: E402
+
+__all__ += ["SessionSignOff"]

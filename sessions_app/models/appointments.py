@@ -358,6 +358,8 @@ class AppointmentEvent(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         CORRECTED = "corrected", "Wrap-up corrected"
         REOPENED = "reopened", "Reopened to wrap up again"
+        SIGNED_OFF = "signed_off", "Confirmed by the mentee"
+        SIGN_OFF_DISPUTED = "sign_off_disputed", "Disputed by the mentee"
 
     appointment = models.ForeignKey(ServiceAppointment, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=Kind.choices)

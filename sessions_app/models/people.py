@@ -85,6 +85,11 @@ class Funder(models.Model):
         default=False, help_text="One invoice a month for all this funder's sessions, instead of one per "
                                  "funding arrangement (purchase order).",
     )
+    bill_only_confirmed = models.BooleanField(
+        "bill only sessions the mentee confirmed", default=False,
+        help_text="Invoice this funder only for sessions the mentee has confirmed (by the link in their email, or "
+                  "on paper). Sessions not yet confirmed wait, and go on the invoice of the month they are confirmed.",
+    )
     tax_point_rule = models.CharField(
         "tax point", max_length=20, choices=TaxPointRule.choices, default=TaxPointRule.CONTINUOUS,
         help_text="How this funder's invoices date the VAT. Continuous supply suits sessions supplied under an "

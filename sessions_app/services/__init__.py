@@ -15,9 +15,14 @@ from .series import series_book, series_cancel_following, series_change_followin
 from .bulk import StatusChoice, appointments_wrap_up_for_mentor, wrap_up_request_submit
 from .cancel import appointment_cancel
 from .corrections import KEEP, WrapUpRecord, appointment_correct, appointment_reopen
+from .sign_off import sign_off_answer, sign_off_record_paper, sign_off_reminded, sign_off_request
 from .wrap_up import WrapUp, appointment_finance_complete, appointment_wrap_up
 
 __all__ = [
+    "sign_off_answer",
+    "sign_off_record_paper",
+    "sign_off_reminded",
+    "sign_off_request",
     "BankDetails",
     "bank_details_clean",
     "bank_details_reveal",

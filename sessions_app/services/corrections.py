@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from sessions_app import events
+from sessions_app.services.sign_off import sign_off_reset
 from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
@@ -241,6 +242,7 @@ def appointment_reopen(*, appointment_id: int, acting_user: User, reason: str, n
         appointment=appointment, kind=AppointmentEvent.Kind.REOPENED, occurred_at=now, actor=acting_user,
         on_behalf_of=None, description=f"The wrap-up said: {was}. Why: {reason}",
     )
+    sign_off_reset(appointment_id=appointment.pk, acting_user=acting_user, now=now)
     responses = events.wrap_up_reopened.send(sender=ServiceAppointment, appointment=appointment,
                                              acting_user=acting_user, before=before, reason=reason)
     appointment.correction_effects = _effects(responses)

@@ -11,6 +11,7 @@ from sessions_app import events
 from sessions_app.allowance import counting_rules, session_counted_hours, used_hours
 from sessions_app.models import AppointmentEvent, CancellationReason, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
+from sessions_app.services.sign_off import sign_off_request
 
 Outcome, Status = ServiceAppointment.Outcome, ServiceAppointment.Status
 
@@ -169,6 +170,7 @@ def appointment_wrap_up(*, appointment_id: int, acting_user: User, answers: Wrap
     description = _describe(appointment) + ("; over authorised hours" if over_hours else "")
     AppointmentEvent.record(appointment, kind, by=acting_user, at=now, description=description)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
+    sign_off_request(appointment=appointment, now=now)  # the mentee's email with the link goes with the event
     # The attendance emails, and a Finance ticket carrying the Admin Details.
     events.appointment_wrapped_up.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,
                                        sent_to_finance=sent_to_finance,
@@ -243,7 +245,9 @@ def appointment_finance_complete(
         appointment=appointment, kind=AppointmentEvent.Kind.COMPLETED_BY_FINANCE, occurred_at=now,
         actor=acting_user, on_behalf_of=None, description=f"{decision}. {reply.strip()}",
     )
-    # The open tickets are answered with the reply, and the funder is told (or corrected).
+    sign_off_request(appointment=appointment, now=now)
+    # The open tickets are answered with the reply, and the funder is told (or corrected); the mentee is asked to
+    # sign the session off.
     events.funding_settled.send(sender=ServiceAppointment, appointment=appointment, acting_user=acting_user,
                                 reply=reply)
     return appointment

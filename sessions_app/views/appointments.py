@@ -11,12 +11,13 @@ from sessions_app.hooks import month_lock
 from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
 from sessions_app.hooks import ticket_raise
+from sessions_app.services.sign_off import sign_off_text
 
 
 def visible_appointment(request, reference):
     appointments = selectors.appointments_visible_to(request.user).select_related(
         "mentor__user", "mentee", "funding_arrangement__funder", "wrapped_up_by", "cancelled_by",
-        "cancellation_reason",
+        "cancellation_reason", "sign_off",
     )
     if "\x00" in reference:  # PostgreSQL refuses NUL in a query ("text fields cannot contain NUL"): a 500
         raise Http404("No Service Appointment has that reference.")
@@ -57,6 +58,7 @@ def detail(request, reference):
             "appointment": appointment,
             "history": selectors.appointment_history(appointment),
             "statement_move": selectors.statement_move_of(appointment),
+            "sign_off": sign_off_text(getattr(appointment, "sign_off", None)),
             "month_lock": month_lock(timezone.localdate(appointment.starts_at)),
             "can_wrap_up": appointment.has_started() and appointment.can("wrap_up", by=request.user),
             "can_cancel": _offers_cancel(appointment, request.user),

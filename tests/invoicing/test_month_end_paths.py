@@ -4,7 +4,9 @@ same random completed sessions across the year (clock changes, midnight, the mon
 must write the same invoices and payment statements: the same lines (which sessions, dates, minutes, rates,
 amounts), totals, VAT, numbers once issued, and the same summary. Two funders have missed-session rules (a notice
 period, a limit per term or per arrangement, the first hour or the full time) over three terms, so both paths
-number, skip and charge missed sessions alike, and say the same rule on each line. A second run of the month (or the next) after
+number, skip and charge missed sessions alike, and say the same rule on each line. One of them is billed only for
+sessions the mentee confirmed: the sessions' sign-offs are waiting, disputed, or confirmed at a random moment of the
+year (before or after the month's end), so both paths bill the same confirmed sessions in the same month. A second run of the month (or the next) after
 more sessions are wrapped up extends the drafts, or, once they are issued, leaves the sessions for the next month.
 """
 
@@ -24,7 +26,7 @@ from invoicing.models import (
 )
 from invoicing.services import invoices_issue, month_end_generate, statements_issue
 from sessions_app import roles
-from sessions_app.models import ServiceAppointment
+from sessions_app.models import ServiceAppointment, SessionSignOff
 from sessions_app.selectors import last_day_of_month
 from tests import moments
 from tests.factories import FunderFactory, FundingArrangementFactory, MenteeFactory, MentorFactory, UserFactory
@@ -60,7 +62,7 @@ def world(db) -> World:
     MentorPayRate.objects.create(mentor=mentors[0], hourly_rate=Decimal("31.10"), valid_from=date(moments.YEAR, 6, 1))
     MentorPayRate.objects.create(mentor=mentors[0], hourly_rate=Decimal("33.33"), valid_from=moments.CLOCKS_BACK)
     leader = UserFactory(full_name="Lee Leader", roles=[roles.SENIOR_LEADERSHIP])
-    per_arrangement = FunderFactory(name="Student Finance England")
+    per_arrangement = FunderFactory(name="Student Finance England", bill_only_confirmed=True)
     single = FunderFactory(name="University of Poppleton", single_monthly_invoice=True)
     OutcomePolicy.objects.create(funder=single, outcome=Outcome.DID_NOT_ATTEND, billed=False, paid=True)
     OutcomePolicy.objects.create(funder=single, outcome=Outcome.LATE_CANCELLATION, billed=True, paid=False)
@@ -93,6 +95,8 @@ def wrapped_up(starts) -> st.SearchStrategy[tuple]:
         st.sampled_from(Outcome.values), st.sampled_from([Status.COMPLETED] * 4 + [Status.AWAITING_FINANCE]),
         st.one_of(st.none(), st.integers(1, 180)), st.booleans(),
         st.sampled_from([None, "0.0", "11.9", "12.0", "23.9", "24.0", "47.9", "48.0"]),
+        st.one_of(st.none(), st.tuples(st.sampled_from(["pending", "disputed", "confirmed", "confirmed"]),
+                                       moments.starts)),
     )
 
 
@@ -111,7 +115,10 @@ def scenarios(draw):
 def wrap_up(world: World, drawn, first_number: int) -> list[ServiceAppointment]:
     """The drawn sessions, as the wrap-up leaves them, written in one statement."""
     sessions = []
-    for n, (starts_at, length, mentor, arrangement, outcome, status, actual, for_mentor, notice) in enumerate(drawn):
+    sign_offs = []
+    for n, (starts_at, length, mentor, arrangement, outcome, status, actual, for_mentor, notice,
+            sign_off) in enumerate(drawn):
+        sign_offs.append(sign_off)
         funding = world.arrangements[arrangement] if arrangement is not None else None
         mentor = world.mentors[mentor]
         sessions.append(ServiceAppointment(
@@ -123,7 +130,13 @@ def wrap_up(world: World, drawn, first_number: int) -> list[ServiceAppointment]:
             wrapped_up_by=world.leader if for_mentor else mentor.user, wrapped_up_at=starts_at + length,
             notice_hours=Decimal(notice) if notice is not None and outcome == Outcome.LATE_CANCELLATION else None,
         ))
-    return ServiceAppointment.objects.bulk_create(sessions)
+    sessions = ServiceAppointment.objects.bulk_create(sessions)
+    SessionSignOff.objects.bulk_create(
+        SessionSignOff(appointment=session, state=state, answered_at=None if state == "pending" else at,
+                       how="" if state == "pending" else "link")
+        for session, drawn_sign_off in zip(sessions, sign_offs) if drawn_sign_off is not None
+        for state, at in [drawn_sign_off])
+    return sessions
 
 
 def written() -> dict:
