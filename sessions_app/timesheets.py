@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from sessions_app.models import FundingArrangement, ServiceAppointment
+from sessions_app.models import FundingArrangement, ServiceAppointment, SessionSignOff
 from sessions_app.selectors import month_bounds
 
 Status = ServiceAppointment.Status
@@ -19,9 +19,15 @@ WRAPPED_UP = (Status.COMPLETED, Status.AWAITING_FINANCE)
 
 
 def confirmation_text(appointment: ServiceAppointment) -> str:
-    """What the "Mentee's confirmation" column says for one session."""
-    # The lead wires this to the mentee's sign-off (appointment.sign_off: state, answered_at, how) at merge.
-    return "Not yet asked"
+    """What the "Mentee's confirmation" column says for one session: when and how the mentee answered."""
+    sign_off = getattr(appointment, "sign_off", None)
+    if sign_off is None:
+        return "Not asked"
+    if sign_off.state == SessionSignOff.State.PENDING:
+        return f"Waiting (asked {timezone.localtime(sign_off.requested_at):%-d %b %Y})"
+    how = "by email link" if sign_off.how == SessionSignOff.How.LINK else "on paper"
+    state = "Confirmed" if sign_off.state == SessionSignOff.State.CONFIRMED else "Disputed"
+    return f"{state} {timezone.localtime(sign_off.answered_at):%-d %b %Y}, {how}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +104,7 @@ def timesheet_sessions(arrangement_id: int, month: date):
     """The arrangement's wrapped-up sessions that started in the month (London time), in order."""
     start, end = month_bounds(month.year, month.month)
     return (ServiceAppointment.objects.filter(funding_arrangement_id=arrangement_id, status__in=WRAPPED_UP)
-            .between(start, end).select_related("mentor__user").order_by("starts_at", "reference"))
+            .between(start, end).select_related("mentor__user", "sign_off").order_by("starts_at", "reference"))
 
 
 def timesheet(*, arrangement_id: int, month: date) -> Timesheet | None:

@@ -13,7 +13,7 @@ from invoicing.models import Invoice
 from invoicing.services import month_end_generate
 from invoicing.services.pdf import timesheet_html
 from invoicing.services.timesheets import stored_timesheets, stored_timesheets_remove, timesheet_pdf
-from sessions_app.models import ServiceAppointment
+from sessions_app.models import ServiceAppointment, SessionSignOff
 from sessions_app.timesheets import timesheet, timesheet_months
 from tests.factories import AppointmentFactory, FundingArrangementFactory, MenteeFactory, MentorFactory
 from tests.invoicing.test_pdfs import (  # noqa: F401 (fixtures)
@@ -51,11 +51,16 @@ def october(org, funder, mentor):
                                             hours_allowance=Decimal("20"), valid_from=date(2026, 9, 1),
                                             valid_until=date(2027, 6, 30))
     bea = MentorFactory(user__full_name="Bea Mentor")
-    wrapped_up(mentor, arrangement, datetime(2026, 10, 20, 10, tzinfo=LONDON))  # BST
+    first = wrapped_up(mentor, arrangement, datetime(2026, 10, 20, 10, tzinfo=LONDON))  # BST
     # 01:30 BST, an hour, ending at 01:30 GMT: the hour the clocks show twice.
-    wrapped_up(mentor, arrangement, datetime(2026, 10, 25, 1, 30, fold=0, tzinfo=LONDON))
-    wrapped_up(bea, arrangement, datetime(2026, 10, 27, 10, tzinfo=LONDON), actual=90,  # GMT
-               status=Status.AWAITING_FINANCE)
+    second = wrapped_up(mentor, arrangement, datetime(2026, 10, 25, 1, 30, fold=0, tzinfo=LONDON))
+    third = wrapped_up(bea, arrangement, datetime(2026, 10, 27, 10, tzinfo=LONDON), actual=90,  # GMT
+                       status=Status.AWAITING_FINANCE)
+    SessionSignOff.objects.create(appointment=first, state="confirmed", how="link",
+                                  answered_at=datetime(2026, 10, 21, 23, 30, tzinfo=LONDON))
+    SessionSignOff.objects.create(appointment=second, state="disputed", how="paper", recorded_by=mentor.user,
+                                  reason="Signed timesheet.", answered_at=datetime(2026, 11, 2, 9, tzinfo=LONDON))
+    SessionSignOff.objects.create(appointment=third, requested_at=datetime(2026, 10, 27, 14, tzinfo=LONDON))
     wrapped_up(mentor, arrangement, datetime(2026, 10, 29, 16, tzinfo=LONDON), booked=45,
                outcome=Outcome.DID_NOT_ATTEND)
     # Left out: November, still to wrap up, and another arrangement's session.
@@ -71,6 +76,8 @@ ROWS = [
     ("27 Oct 2026", "10:00–11:30", "1 h 30 min", "Attended", "Bea Mentor"),
     ("29 Oct 2026", "16:00–16:45", "0 h 45 min", "Did not attend", "Ann Mentor"),
 ]
+CONFIRMATIONS = ["Confirmed 21 Oct 2026, by email link", "Disputed 2 Nov 2026, on paper",
+                 "Waiting (asked 27 Oct 2026)", "Not asked"]
 
 
 def test_the_timesheet_lists_the_months_wrapped_up_sessions_in_uk_time_in_two_queries(
@@ -79,8 +86,9 @@ def test_the_timesheet_lists_the_months_wrapped_up_sessions_in_uk_time_in_two_qu
         sheet = timesheet(arrangement_id=october.pk, month=date(2026, 10, 17))
         rows = [(f"{row.day:%-d %b %Y}", row.times, row.minutes, row.outcome, row.mentor, row.confirmation)
                 for row in sheet.rows]
-    assert rows == [(day, times, minutes, outcome, mentor, "Not yet asked")
-                    for (day, times, _, outcome, mentor), minutes in zip(ROWS, [60, 60, 90, 45])]
+    assert rows == [(day, times, minutes, outcome, mentor, confirmation)
+                    for (day, times, _, outcome, mentor), minutes, confirmation
+                    in zip(ROWS, [60, 60, 90, 45], CONFIRMATIONS)]
     assert sheet.total_minutes == 255
     assert [(t.outcome, t.sessions, t.minutes) for t in sheet.by_outcome] == [
         ("Attended", 3, 210), ("Did not attend", 1, 45)]
@@ -98,15 +106,18 @@ def test_the_timesheet_pdf_shows_each_session_and_the_totals(october, tmp_path):
     assert shows(text, "Your reference: DSA-2026-118", "Mentoring sessions in October 2026")
     assert shows(text, "Hours authorised: 20 hours", "4 sessions, 4 h 15 min")
     assert shows(text, "Date", "Session", "Time (UK)", "Duration", "Outcome", "Mentor", "Mentee's confirmation")
-    for day, times, duration, outcome, mentor in ROWS:
+    for (day, times, duration, outcome, mentor), confirmation in zip(ROWS, CONFIRMATIONS):
         lines = text.splitlines()
         at = next(i for i, line in enumerate(lines) if day in line)
         start, end = times.split("–")
         assert shows(lines[at], f"{start}–{end}") or (  # the times wrap when each says BST or GMT
             shows(lines[at], f"{start}–") and shows(lines[at + 1], end)), (day, times)
-        for cell in (duration, outcome, mentor, "Not yet asked"):
+        for cell in (duration, outcome, mentor):
             assert shows(lines[at], cell), (day, cell, lines[at])
-    assert text.count("Not yet asked") == 4 and "1 Nov" not in text and "30 Oct" not in text
+        shown = lines[at].split("  ")[-1].strip()  # the last column, which wraps onto the next line when long
+        rest = confirmation.removeprefix(shown).strip()
+        assert confirmation.startswith(shown) and lines[at + 1].rstrip().endswith(rest), (day, lines[at:at + 2])
+    assert "1 Nov" not in text and "30 Oct" not in text
     assert shows(text, "Attended (3)", "3 h 30 min")
     assert shows(text, "Did not attend (1)", "0 h 45 min")
     assert shows(text, "Total (4)", "4 h 15 min")
