@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from sessions_app.admin.common import (
     RETURN_TO_WRAP_UP,
     AuditTrailAdmin,
+    IdAutocompleteSelect,
     ReadOnlyTabularInline,
     ViewOnlyAdmin,
     complete_wrap_up_url,
@@ -325,6 +326,8 @@ class ServiceAppointmentAdmin(WrapUpCorrectionAdminMixin, AuditTrailAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "mentor":
             kwargs["queryset"] = Mentor.objects.filter(is_active=True).select_related("user")
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -159,6 +159,10 @@ def overlapping(mentor, mentee):
        location=posted(st.one_of(st.just("Room 2"), hostile_text)), reason=posted(hostile_text))
 @example(which="add", mentor="own", start_day="2026-03-10", start_at="12:30", end_day="2026-03-10", end_at="13:30",
          mode="phone", location=None, reason=None)
+@example(which="add", mentor=":", start_day=None, start_at=None, end_day=None, end_at=None, mode=None, location=None,
+         reason=None)  # not an id: the autocomplete box shown again with the error once looked it up (a server error)
+@example(which="add", mentor=["own", str(2**64)], start_day="2026-03-11", start_at="12:00", end_day="2026-03-11",
+         end_at="13:00", mode="phone", location=None, reason=None)
 @examples(25)
 def test_the_admin_session_form_refuses_junk_and_clashes_with_a_message(world, finance_user, which, mentor, start_day,
                                                                          start_at, end_day, end_at, mode, location,
