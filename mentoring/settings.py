@@ -218,6 +218,10 @@ if REDIS_URL:
 
 # Domain settings
 LATE_NOTICE_HOURS = env.int("LATE_NOTICE_HOURS", default=24)
+# After Cancel Session, the mentee's attendance email waits this long in the outbox: if the mentor books the
+# replacement meanwhile, it becomes one email saying "cancelled and rebooked"; if not, the sweeper sends it as it is.
+# 0 sends it at once. The embedded default has no beat (no sweeper), so there it is 0 unless set.
+REBOOKING_HOLD_MINUTES = env.int("REBOOKING_HOLD_MINUTES", default=0 if CELERY_TASK_ALWAYS_EAGER else 10)
 
 # The accounting imports (Xero, QuickBooks Online): the sales account and the product/service invoices are coded to.
 ACCOUNTING_SALES_ACCOUNT_CODE = env.str("ACCOUNTING_SALES_ACCOUNT_CODE", default="200")

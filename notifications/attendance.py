@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from sessions_app.models import ServiceAppointment
+from sessions_app.scheduling import span
 
 Status, Outcome = ServiceAppointment.Status, ServiceAppointment.Outcome
 
@@ -80,6 +81,31 @@ def sign_off_link_context(sign_off) -> dict:
     expires = timezone.localtime(timezone.now() + timedelta(days=settings.SIGN_OFF_LINK_DAYS))
     return {"url": sign_off_url(sign_off), "expires": expires,
             "funder_name": sign_off.appointment.funding_arrangement.funder.name}
+
+
+def cancelled_and_rebooked_email(cancelled: ServiceAppointment, replacement: ServiceAppointment, *,
+                                  takes_out: bool) -> RenderedEmail:
+    """The mentee's attendance email for a session cancelled and then rebooked in the same flow: one email saying
+    both, with the reason shared as in the attendance email (never the internal note). `takes_out`: a calendar
+    cancellation of the old session is attached too."""
+    context = {
+        **_session_context(cancelled),
+        "greeting": cancelled.mentee.full_name,
+        "reason": cancelled.cancellation_reason.label if cancelled.cancellation_reason_id else "",
+        "cancelled_span": span(cancelled.starts_at, cancelled.ends_at),
+        "new_reference": replacement.reference,
+        "new_span": span(replacement.starts_at, replacement.ends_at),
+        "new_how": replacement.get_mode_display(),
+        "new_location": replacement.location,
+        "takes_out": takes_out,
+        "site_url": settings.SITE_URL,
+    }
+    return RenderedEmail(
+        subject=f"{cancelled.reference} cancelled and rebooked: {replacement.reference}, "
+                f"{span(replacement.starts_at, replacement.ends_at)}",
+        text=render_to_string("notifications/cancelled_and_rebooked.txt", context).strip() + "\n",
+        html=render_to_string("notifications/cancelled_and_rebooked.html", context),
+    )
 
 
 def funder_correction_email(appointment: ServiceAppointment, *, funder) -> RenderedEmail:

@@ -15,6 +15,7 @@ from notifications.services.scheduling import (
     booking_confirmations_queue,
     calendar_cancellations_queue,
     move_emails_queue,
+    rebooking_hold_until,
 )
 
 
@@ -28,8 +29,13 @@ def on_funding_settled(sender, *, appointment, **kwargs):
     sign_off_email_queue(appointment=appointment)
 
 
-def on_appointment_wrapped_up_or_cancelled(sender, *, appointment, **kwargs):
+def on_appointment_wrapped_up(sender, *, appointment, **kwargs):
     attendance_emails_queue(appointment=appointment)  # with the sign-off link, when the session needs one
+
+
+def on_appointment_cancelled(sender, *, appointment, rebooking_offered=False, **kwargs):
+    attendance_emails_queue(appointment=appointment,
+                            hold_until=rebooking_hold_until(appointment) if rebooking_offered else None)
 
 
 def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):
@@ -51,10 +57,9 @@ def on_appointment_cancelled_take_out_of_calendars(sender, *, appointment, **kwa
 
 
 def connect() -> None:
-    events.appointment_wrapped_up.connect(on_appointment_wrapped_up_or_cancelled,
+    events.appointment_wrapped_up.connect(on_appointment_wrapped_up,
                                           dispatch_uid="notifications:appointment-wrapped-up")
-    events.appointment_cancelled.connect(on_appointment_wrapped_up_or_cancelled,
-                                         dispatch_uid="notifications:appointment-cancelled")
+    events.appointment_cancelled.connect(on_appointment_cancelled, dispatch_uid="notifications:appointment-cancelled")
     events.wrap_up_request_sent.connect(on_wrap_up_request_sent, dispatch_uid="notifications:wrap-up-request-sent")
     events.funding_settled.connect(on_funding_settled, dispatch_uid="notifications:funding-settled")
     events.wrap_up_corrected.connect(on_wrap_up_corrected, dispatch_uid="notifications:wrap-up-corrected")

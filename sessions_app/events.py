@@ -19,7 +19,8 @@ funding_settled = Signal()
 # arrangement past its authorised hours), finance_reason ("over authorised hours" for the latter, else "").
 appointment_wrapped_up = Signal()
 
-# A session was cancelled in advance. Keyword argument: appointment.
+# A session was cancelled in advance. Keyword arguments: appointment, rebooking_offered (the canceller is offered
+# "Book a replacement?" next: a replacement may follow within minutes).
 appointment_cancelled = Signal()
 
 # Finance (or Senior Leadership, outcome and notes only) corrected a completed session's wrap-up. Keyword arguments:

@@ -7,6 +7,7 @@ The services in sessions_app/services/booking.py and series.py write; this modul
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from sessions_app import roles
+from sessions_app.allowance import arrangements_with_hours
 from sessions_app.models import FundingArrangement, Mentee, Mentor, MentorAssignment, ServiceAppointment
 
 LONDON = ZoneInfo(settings.TIME_ZONE)
@@ -223,14 +225,15 @@ class FundingNote:
     warnings: list[str] = field(default_factory=list)
 
 
-# Other checks (h7's authorised-hours allowance) add warnings here: each is called with (mentee, days, minutes)
-# and returns a list of messages.
+# Other checks add warnings here: each is called with (mentee, days, minutes) and returns a list of messages.
 FUNDING_WARNING_HOOKS: list = []
 
 
-def funding_at_booking(mentee: Mentee, days: list[date], minutes: int) -> FundingNote:
-    """The funding arrangement that applies on the (first) day, and warnings: none applies, or it ends before
-    some sessions of a series."""
+def funding_at_booking(mentee: Mentee, days: list[date], minutes: int, *, already_booked: bool = False) -> FundingNote:
+    """The funding arrangement that applies on the (first) day, and warnings: none applies, it ends before some
+    sessions of a series, or this booking (a whole series counted) takes it past its authorised hours. A warning,
+    never a refusal. `already_booked`: the sessions are saved (the confirmation after booking), so the hours booked
+    already include them."""
     if not days:
         return FundingNote(None)
     arrangements = list(FundingArrangement.objects.filter(mentee=mentee).select_related("funder").order_by("valid_from"))
@@ -254,6 +257,24 @@ def funding_at_booking(mentee: Mentee, days: list[date], minutes: int) -> Fundin
         verb = "falls" if len(uncovered) == 1 else "fall"
         warnings.append(f"{len(uncovered)} of these sessions (from {date_format(uncovered[0], 'j F Y')}) {verb} after "
                         "the funding arrangement ends.")
+    if arrangement is not None and arrangement.hours_allowance is not None:
+        warnings.extend(_hours_warning(arrangement, [day for day in days if arrangement.is_valid_on(day)], minutes,
+                                       already_booked=already_booked))
     for hook in FUNDING_WARNING_HOOKS:
         warnings.extend(hook(mentee, days, minutes))
-    return FundingNote(valid[0] if valid else None, warnings) if len(valid) == 1 else FundingNote(arrangement, warnings)
+    return FundingNote(arrangement, warnings)
+
+
+def _hours_warning(arrangement: FundingArrangement, days: list[date], minutes: int, *, already_booked: bool) -> list:
+    """The arrangement's authorised hours against what is used and booked (sessions_app/allowance.py) plus the
+    sessions of this booking on its dates."""
+    ((_, hours),) = arrangements_with_hours(FundingArrangement.objects.filter(pk=arrangement.pk))
+    adding = (Decimal(minutes * len(days)) / Decimal(60)).quantize(Decimal("0.01"))
+    before = hours.used + hours.booked - (adding if already_booked else 0)
+    over = before + adding - hours.authorised
+    if not days or over <= 0:
+        return []
+    what = "This session adds" if len(days) == 1 else f"These {len(days)} sessions add"
+    return [f"{arrangement.label} has {hours.authorised.normalize():f} hours authorised and {before:.2f} already used "
+            f"or booked. {what} {adding:.2f}, {over:.2f} over. You can still book; a session past the authorised "
+            "hours goes to Finance when it is wrapped up."]

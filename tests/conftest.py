@@ -235,6 +235,13 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def cancellations_not_held(settings):
+    """A cancellation's email goes at once on every database (its default wait depends on REDIS_URL); the tests of
+    "cancelled and rebooked" set REBOOKING_HOLD_MINUTES themselves."""
+    settings.REBOOKING_HOLD_MINUTES = 0
+
+
+@pytest.fixture(autouse=True)
 def celery_in_process(request):
     """Tasks run in the test's process unless a test brings its own broker and worker (mark `celery_worker`)."""
     from mentoring.celery import app

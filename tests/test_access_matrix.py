@@ -207,6 +207,17 @@ def series(world):
     return booked
 
 
+@pytest.fixture
+def cancelled(world):
+    """The owner's session in three days, cancelled: its page offers "Book a replacement?"."""
+    from sessions_app.services import appointment_cancel
+
+    world.cancelled = appointment_cancel(appointment_id=world.future.pk, acting_user=world.owner.user,
+                                         reason=CancellationReason.objects.filter(is_active=True).first(),
+                                         internal_note="Exam.", offer_rebooking=True)
+    return world.cancelled
+
+
 def a_free_day(w, days=20):
     return (timezone.localdate() + timedelta(days=days)).isoformat()
 
@@ -214,6 +225,18 @@ def a_free_day(w, days=20):
 def booking_form(w):
     return {"mentor": w.owner.pk, "mentee": w.future.mentee_id, "date": a_free_day(w), "start_time": "08:00",
             "booked_minutes": "60", "mode": "phone", "repeat": "none", "ends": "count", "action": "book"}
+
+
+def series_form(w):
+    return {**booking_form(w), "repeat": "1", "count": "3"}
+
+
+def admin_clashing_session(w):
+    """Finance adds a session for the owner at the time of their session in three days."""
+    start, end = timezone.localtime(w.future.starts_at), timezone.localtime(w.future.ends_at)
+    return {"mentor": w.owner.pk, "mentee": w.former_mentee.pk, "starts_at_0": f"{start:%Y-%m-%d}",
+            "starts_at_1": f"{start:%H:%M:%S}", "ends_at_0": f"{end:%Y-%m-%d}", "ends_at_1": f"{end:%H:%M:%S}",
+            "mode": "phone", "location": "", "_save": "Save"}
 
 
 # --------------------------------------------------------------------------- how each row is requested
@@ -431,6 +454,19 @@ TABLE: dict[str, Row] = {
     "Book a session: booked (POST), the owner's mentee": Row(
         "sessions/book/", post(lambda w: reverse("session-book"), booking_form),
         cells(LOGIN, SA_PAGE, "200", SA_PAGE, SA_PAGE), changes_data=True),
+    "Book a session: a weekly series booked (POST), the owner's mentee": Row(
+        "sessions/book/", post(lambda w: reverse("session-book"), series_form),
+        cells(LOGIN, SA_PAGE, "200", SA_PAGE, SA_PAGE), changes_data=True),
+    "Book a session: Check (POST), the sessions shown before booking": Row(
+        "sessions/book/", post(lambda w: reverse("session-book"), lambda w: {**series_form(w), "action": "preview"}),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "Book a replacement? (a cancelled session's form, prefilled for those who may change it)": Row(
+        "sessions/book/", get(lambda w: reverse("session-book") + f"?replaces={w.cancelled.reference}"),
+        cells(LOGIN, "200", "200", "200", "200"), needs=("cancelled",)),
+    "Book a replacement: booked (POST)": Row(
+        "sessions/book/",
+        post(lambda w: reverse("session-book"), lambda w: {**booking_form(w), "replaces": w.cancelled.reference}),
+        cells(LOGIN, SA_PAGE, "200", SA_PAGE, SA_PAGE), changes_data=True, needs=("cancelled",)),
     "Move a session that has not started": Row(
         "appointments/<str:reference>/move/", get(sa("appointment-move", "future")),
         cells(LOGIN, "200", "404", "200", "200")),
@@ -450,6 +486,11 @@ TABLE: dict[str, Row] = {
         post(sa("appointment-series", "in_series"),
              lambda w: {"action": "change", "change-start_time": "07:00", "change-booked_minutes": "45",
                         "change-mode": "phone"}),
+        cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True, needs=("series",)),
+    "This and all following: cancelled (POST)": Row(
+        "appointments/<str:reference>/series/",
+        post(sa("appointment-series", "in_series"),
+             lambda w: {"action": "cancel", "cancel-reason": a_reason(w), "cancel-internal_note": "Moving away."}),
         cells(LOGIN, SA_PAGE, "404", SA_PAGE, SA_PAGE), changes_data=True, needs=("series",)),
     "This and all following, a session not in a series": Row(
         "appointments/<str:reference>/series/", get(sa("appointment-series", "future")),
@@ -558,6 +599,20 @@ TABLE: dict[str, Row] = {
     "Admin: a Service Appointment": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_serviceappointment_change", args=[w.started.pk])),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: add a Service Appointment": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_serviceappointment_add")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: add a Service Appointment that clashes (POST): the form says with what": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_serviceappointment_add"), admin_clashing_session),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: mentees assigned to mentors": Row(
+        ADMIN_PREFIX, get(lambda w: reverse("admin:sessions_app_mentorassignment_changelist")),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200")),
+    "Admin: assign a mentee to a mentor (POST)": Row(
+        ADMIN_PREFIX, post(lambda w: reverse("admin:sessions_app_mentorassignment_add"),
+                           lambda w: {"mentor": w.other.pk, "mentee": w.future.mentee_id, "_save": "Save"}),
+        cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "→ admin list"), changes_data=True,
+        csrf_role="Finance"),
     "Admin: Month end page, a month": Row(
         ADMIN_PREFIX, get(lambda w: reverse("admin:invoicing_month_end") + "?month=2026-03"),
         cells(ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, "200"), needs=("documents",)),

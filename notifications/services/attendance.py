@@ -82,15 +82,16 @@ def funder_emails_settle(*, appointment: ServiceAppointment) -> list[OutboxEmail
     return [email for email in queued if email is not None]
 
 
-def attendance_emails_queue(*, appointment: ServiceAppointment) -> list[OutboxEmail]:
+def attendance_emails_queue(*, appointment: ServiceAppointment, hold_until=None) -> list[OutboxEmail]:
     """Queue the attendance email to the mentee, and to the session's funder if it is decided that it is theirs
     and they ask for them, in the caller's transaction. The mentee's asks them to sign the session off, by their
-    personal link, when it waits for that."""
+    personal link, when it waits for that. `hold_until`: the mentee's waits until then in case the session is
+    rebooked (see notifications/services/scheduling.py)."""
     sign_off = SessionSignOff.objects.filter(appointment=appointment, state=SessionSignOff.State.PENDING).first()
     email = attendance_email(appointment, sign_off=sign_off)
     queued = [outbox_enqueue(
         key=f"attendance-mentee:{appointment.reference}", kind=Kind.ATTENDANCE_MENTEE,
         to=[appointment.mentee.email], subject=email.subject, text_body=email.text, html_body=email.html,
-        appointment=appointment,
+        appointment=appointment, hold_until=hold_until,
     )]
     return [email for email in queued if email is not None] + funder_emails_settle(appointment=appointment)

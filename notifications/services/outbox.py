@@ -22,13 +22,17 @@ SWEEP_BATCH = 500
 
 
 def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_body: str, html_body: str = "",
-                   appointment=None, attachments: list[dict] | None = None) -> OutboxEmail | None:
+                   appointment=None, attachments: list[dict] | None = None,
+                   hold_until=None) -> OutboxEmail | None:
     """Queue an email in the caller's transaction and send it once that commits.
 
     `attachments` are files already in Django's default storage, read when the email is sent:
     [{"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"}],
     or small text files kept in the row itself: [{"name": "session.ics", "content": "BEGIN:VCALENDAR...",
     "mimetype": "text/calendar; method=REQUEST"}] (calendar invitations).
+
+    `hold_until`: the email waits in the outbox until then (no worker is given it; the sweeper sends it once that time
+    has come), so that what happens next can still change it (`outbox_rewrite`): a cancellation that may be rebooked.
 
     Returns None, and queues nothing, when an email with this key exists already or there is nobody to send to."""
     recipients = sorted({address.strip() for address in to if address and address.strip()})
@@ -40,10 +44,26 @@ def outbox_enqueue(*, key: str, kind: str, to: list[str], subject: str, text_bod
             key=key,
             defaults=dict(kind=kind, to=recipients, subject=subject, text_body=text_body, html_body=html_body,
                           appointment=appointment, attachments=_checked(attachments or []),
-                          next_attempt_at=timezone.now() + _sweep_grace()),
+                          next_attempt_at=hold_until or timezone.now() + _sweep_grace()),
         )
     if not created:
         return None
+    if hold_until is None:
+        transaction.on_commit(lambda: _dispatch(email.pk))
+    return email
+
+
+def outbox_rewrite(*, email_id: int, subject: str, text_body: str, html_body: str,
+                   attachments: list[dict]) -> OutboxEmail | None:
+    """Change an email that is still waiting (one held with `hold_until`) and send it now, after commit. None when it
+    has gone already (or is being sent: its row is locked until then, and then it has gone)."""
+    email = OutboxEmail.objects.select_for_update().filter(pk=email_id, status=OutboxEmail.Status.PENDING).first()
+    if email is None:
+        return None
+    email.subject, email.text_body, email.html_body = subject, text_body, html_body
+    email.attachments = _checked(attachments)
+    email.next_attempt_at = timezone.now() + _sweep_grace()
+    email.save(update_fields=["subject", "text_body", "html_body", "attachments", "next_attempt_at"])
     transaction.on_commit(lambda: _dispatch(email.pk))
     return email
 

@@ -4,6 +4,13 @@ reminder the day before. Each is an outbox row, so it goes once, after the booki
 
 Keys say what and to whom: "booking:SA-000123:mentee", "moved:SA-000123:2:mentor" (the second move),
 "reminder:SA-000123", "calendar-cancel:SA-000123:mentee".
+
+**Cancelled and rebooked, one email.** After Cancel Session the mentor is offered "Book a replacement?". The mentee's
+attendance email (the reason, and the calendar cancellation) waits in the outbox for REBOOKING_HOLD_MINUTES. A
+replacement booked meanwhile rewrites that waiting email into one saying "cancelled and rebooked", carrying both
+calendar files (METHOD:CANCEL for the old session, METHOD:REQUEST for the new), and sends it at once; the mentee gets
+no separate confirmation. No replacement: the sweeper sends the cancellation as it is when the time is up (a closed
+browser loses nothing). A replacement booked after it went gets its own confirmation, titled "cancelled and rebooked".
 """
 
 from datetime import timedelta
@@ -12,12 +19,13 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from notifications.attendance import cancelled_and_rebooked_email
 from notifications.models import OutboxEmail
 from sessions_app.calendar_feed import invitation_for
 from sessions_app.models import ServiceAppointment
 from sessions_app.scheduling import span
 
-from .outbox import outbox_enqueue
+from .outbox import outbox_enqueue, outbox_rewrite
 
 Kind = OutboxEmail.Kind
 
@@ -28,9 +36,9 @@ def _text(template: str, context: dict) -> str:
 
 def _invitation(appointments, *, method: str, to: str) -> dict:
     first = appointments[0]
+    attendees = list(dict.fromkeys(address for address in (first.mentee.email, to) if address))
     body = invitation_for(appointments, method=method, organiser_email=first.mentor.user.email,
-                          attendee_emails=[address for address in (first.mentee.email, to) if address],
-                          base_url=settings.SITE_URL)
+                          attendee_emails=attendees, base_url=settings.SITE_URL)
     name = f"{first.reference}.ics" if len(appointments) == 1 else f"{first.reference}-series.ics"
     return {"name": name, "content": body.decode("utf-8"), "mimetype": f"text/calendar; method={method}"}
 
@@ -48,7 +56,11 @@ def booking_confirmations_queue(*, appointments: list[ServiceAppointment], serie
         return 0
     first = appointments[0]
     queued = 0
+    merged = replaces is not None and len(appointments) == 1 and _merge_into_cancellation(replaces, first)
     for role, address, greeting in _recipients(first):
+        if role == "mentee" and merged:
+            queued += 1
+            continue
         context = {"greeting": greeting, "role": role, "appointments": appointments, "series": series,
                    "replaces": replaces, "first": first, "lines": [span(a.starts_at, a.ends_at) for a in appointments],
                    "other_name": first.mentor.name if role == "mentee" else first.mentee.full_name}
@@ -63,6 +75,33 @@ def booking_confirmations_queue(*, appointments: list[ServiceAppointment], serie
             attachments=[_invitation(appointments, method="REQUEST", to=address)],
         ) is not None
     return queued
+
+
+def rebooking_hold_until(appointment: ServiceAppointment, now=None):
+    """How long the mentee's cancellation email waits for a replacement: REBOOKING_HOLD_MINUTES, never past the
+    session's start. None: it goes at once."""
+    minutes = settings.REBOOKING_HOLD_MINUTES
+    if minutes <= 0:
+        return None
+    now = now or timezone.now()
+    return min(now + timedelta(minutes=minutes), max(appointment.starts_at, now))
+
+
+def _merge_into_cancellation(cancelled: ServiceAppointment, replacement: ServiceAppointment) -> bool:
+    """The cancelled session's attendance email to the mentee, still waiting, becomes "cancelled and rebooked" with
+    the new session's invitation beside the old one's calendar cancellation. False if it has gone (or already
+    names a replacement): the replacement's own confirmation goes instead."""
+    waiting = OutboxEmail.objects.select_for_update().filter(appointment=cancelled, kind=Kind.ATTENDANCE_MENTEE,
+                                         status=OutboxEmail.Status.PENDING).first()
+    if waiting is None or any(a.get("mimetype", "").endswith("method=REQUEST") for a in waiting.attachments):
+        return False
+    takes_out = [a for a in waiting.attachments if a.get("mimetype", "").endswith("method=CANCEL")]
+    email = cancelled_and_rebooked_email(cancelled, replacement, takes_out=bool(takes_out))
+    return outbox_rewrite(
+        email_id=waiting.pk, subject=email.subject, text_body=email.text, html_body=email.html,
+        attachments=[*waiting.attachments,
+                     _invitation([replacement], method="REQUEST", to=replacement.mentee.email)],
+    ) is not None
 
 
 def move_emails_queue(*, appointment: ServiceAppointment, was_starts_at, was_ends_at) -> int:

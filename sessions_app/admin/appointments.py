@@ -13,6 +13,7 @@ from django.utils.formats import date_format
 from sessions_app.admin.common import (
     RETURN_TO_WRAP_UP,
     AuditTrailAdmin,
+    IdAutocompleteSelect,
     ReadOnlyTabularInline,
     ViewOnlyAdmin,
     complete_wrap_up_url,
@@ -33,7 +34,13 @@ from sessions_app.models import (
 )
 from sessions_app import hooks
 from sessions_app.selectors import finance_completion, funding_options
-from sessions_app.services import appointment_book, appointment_finance_complete, appointment_reschedule
+from sessions_app.scheduling import SessionClash, may_override_clash
+from sessions_app.services import (
+    appointment_book,
+    appointment_finance_complete,
+    appointment_reschedule,
+    check_slot_free,
+)
 
 
 # --------------------------------------------------------------------------- Service Appointments
@@ -81,12 +88,22 @@ CANCELLATION_FIELDS = ("cancellation_reason", "cancellation_note", "cancelled_by
 
 
 class ServiceAppointmentForm(forms.ModelForm):
+    """Finance adds a session, or changes when and where a Scheduled one takes place. The clashes are the booking
+    pages' (`check_slot_free`): the mentor or the mentee already has a session then that is not cancelled. The admin
+    validates and saves in one transaction, so the rows it locks here stay locked until the session is written."""
+
+    acting_user = None  # set by ServiceAppointmentAdmin.get_form: who is booking
+    clash_override_reason = forms.CharField(
+        label="Book over the clash: why", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only for someone who may book over a clash (Senior Leadership): kept in the session's history.")
+
     class Meta:
         model = ServiceAppointment
         fields = ("mentor", "mentee", *SCHEDULE_FIELDS)
 
     def clean(self):
         cleaned_data = super().clean()
+        current = None
         if self.instance.pk and any(name in self.fields for name in SCHEDULE_FIELDS):
             # The page was opened while the session was Scheduled; it may have been wrapped up or cancelled since.
             current = ServiceAppointment.objects.select_for_update().get(pk=self.instance.pk)
@@ -95,7 +112,24 @@ class ServiceAppointmentForm(forms.ModelForm):
                     f"{current.reference} is now {current.get_status_display()}, "
                     "so its time and place can no longer be changed."
                 )
+        self.clash_reason = self._check_clashes(cleaned_data, current)
         return cleaned_data
+
+    def _check_clashes(self, data, current) -> str:
+        starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+        mentor_id = current.mentor_id if current else getattr(data.get("mentor"), "pk", None)
+        mentee_id = current.mentee_id if current else getattr(data.get("mentee"), "pk", None)
+        if not (starts_at and ends_at and mentor_id and mentee_id) or ends_at <= starts_at:
+            return ""  # the fields' own errors say what is missing
+        if current is not None and (starts_at, ends_at) == (current.starts_at, current.ends_at):
+            return ""  # the time stays: only the place changes
+        reason = (data.get("clash_override_reason") or "").strip()
+        try:
+            return check_slot_free(acting_user=self.acting_user, mentor_id=mentor_id, mentee_id=mentee_id,
+                                   starts_at=starts_at, ends_at=ends_at, clash_override_reason=reason,
+                                   exclude_ids=[current.pk] if current else [])
+        except SessionClash as clash:
+            raise forms.ValidationError(str(clash)) from clash
 
 
 def _when(moment) -> str:
@@ -269,7 +303,16 @@ class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin
         return TemplateResponse(request, "admin/sessions_app/serviceappointment/complete_wrap_up.html", context)
 
     def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.fieldsets
+        fieldsets = self.add_fieldsets if obj is None else self.fieldsets
+        if may_override_clash(request.user) and (obj is None or obj.status == ServiceAppointment.Status.SCHEDULED):
+            fieldsets = [(name, {**options, "fields": (*options["fields"], "clash_override_reason")})
+                         if name == "When and where" else (name, options) for name, options in fieldsets]
+        return fieldsets
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.acting_user = request.user  # a class made for this request
+        return form
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -286,6 +329,8 @@ class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "mentor":
             kwargs["queryset"] = Mentor.objects.filter(is_active=True).select_related("user")
+        if db_field.name in self.autocomplete_fields:
+            kwargs["widget"] = IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
@@ -294,6 +339,7 @@ class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin
                 appointment_reschedule(
                     appointment_id=obj.pk, acting_user=request.user, starts_at=obj.starts_at,
                     ends_at=obj.ends_at, mode=obj.mode, location=obj.location,
+                    clash_override_reason=getattr(form, "clash_reason", ""),
                 )
             return
         booked = appointment_book(
@@ -304,6 +350,7 @@ class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin
             mode=obj.mode,
             location=obj.location,
             acting_user=request.user,
+            clash_override_reason=getattr(form, "clash_reason", ""),
         )
         # The admin goes on to log and redirect using `obj`: make it the booked appointment.
         for model_field in ServiceAppointment._meta.concrete_fields:

@@ -4,6 +4,7 @@
 import datetime
 
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils import timezone
@@ -85,3 +86,13 @@ class ReadOnlyTabularInline(admin.TabularInline):
     extra = 0
     max_num = 0
     can_delete = False
+
+
+class IdAutocompleteSelect(AutocompleteSelect):
+    """The admin's autocomplete box, which shows the posted choice again when the form has an error: a posted value
+    that is not a row id (":", "x", a number past bigint) is left out instead of being looked up, which raised (a
+    server error) where the form itself only says "Select a valid choice"."""
+
+    def optgroups(self, name, value, attr=None):
+        ids = [v for v in value if str(v).isascii() and str(v).isdigit() and int(v) < 2**63]
+        return super().optgroups(name, ids, attr)

@@ -55,10 +55,13 @@ def appointment_book(
     acting_user: User | None,
     mode: str = ServiceAppointment.Mode.IN_PERSON,
     location: str = "",
+    clash_override_reason: str = "",
 ) -> ServiceAppointment:
-    """Book a new Service Appointment, giving it the next SA reference."""
+    """Book a new Service Appointment, giving it the next SA reference. It checks no clash: its callers do (the admin's
+    form calls `check_slot_free` in the same transaction; seed data and tests place sessions where they want)."""
     appointment = ServiceAppointment(
-        mentor=mentor, mentee=mentee, starts_at=starts_at, ends_at=ends_at, mode=mode, location=location
+        mentor=mentor, mentee=mentee, starts_at=starts_at, ends_at=ends_at, mode=mode, location=location,
+        clash_override_reason=clash_override_reason,
     )
     appointment.clean()
     if mode not in ServiceAppointment.Mode.values:
@@ -66,7 +69,8 @@ def appointment_book(
     appointment.reference = format_reference(sequence_allocate(name=APPOINTMENT_SEQUENCE))
     appointment._history_user = acting_user  # the audit trail's "who" (tasks and commands have no request)
     appointment.save()
-    AppointmentEvent.record(appointment, AppointmentEvent.Kind.BOOKED, by=acting_user)
+    AppointmentEvent.record(appointment, AppointmentEvent.Kind.BOOKED, by=acting_user,
+                            description=f"Booked over a clash: {clash_override_reason}" if clash_override_reason else "")
     return appointment
 
 
@@ -80,9 +84,11 @@ def mentor_regenerate_calendar_token(*, mentor: Mentor) -> Mentor:
 
 @transaction.atomic
 def appointment_reschedule(
-    *, appointment_id: int, acting_user: User, starts_at: datetime, ends_at: datetime, mode: str, location: str
+    *, appointment_id: int, acting_user: User, starts_at: datetime, ends_at: datetime, mode: str, location: str,
+    clash_override_reason: str = "",
 ) -> ServiceAppointment:
-    """Change when or where a session still Scheduled takes place, and say so in its history."""
+    """Change when or where a session still Scheduled takes place, and say so in its history (the admin's change
+    page, whose form checks clashes with `check_slot_free` in the same transaction)."""
     appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user").get(pk=appointment_id)
     if appointment.status != ServiceAppointment.Status.SCHEDULED:
         raise ValidationError(
@@ -96,10 +102,14 @@ def appointment_reschedule(
         return appointment
     appointment._history_user = acting_user
     appointment.calendar_sequence += 1  # calendar apps take the event with the higher SEQUENCE as the update
-    appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "calendar_sequence", "updated_at"])
-    AppointmentEvent.record(
-        appointment, AppointmentEvent.Kind.RESCHEDULED, by=acting_user, description=f"was {before}; now {after}"
-    )
+    if clash_override_reason:
+        appointment.clash_override_reason = clash_override_reason
+    appointment.save(update_fields=["starts_at", "ends_at", "mode", "location", "calendar_sequence",
+                                    "clash_override_reason", "updated_at"])
+    description = f"was {before}; now {after}"
+    if clash_override_reason:
+        description += f". Booked over a clash: {clash_override_reason}"
+    AppointmentEvent.record(appointment, AppointmentEvent.Kind.RESCHEDULED, by=acting_user, description=description)
     return appointment
 
 
@@ -134,6 +144,20 @@ def check_clash_override(*, acting_user: User, clashes: list, reason: str, mento
     elif may_override_clash(acting_user):
         message += " To book it anyway, give the reason for the overlap."
     raise SessionClash(message, clashes)
+
+
+def check_slot_free(*, acting_user: User, mentor_id: int, mentee_id: int, starts_at: datetime, ends_at: datetime,
+                    exclude_ids=(), clash_override_reason: str = "", lock: bool = True) -> str:
+    """The clash check for every way one session is booked or moved (Book a session, Move, the admin's add and change
+    pages): the mentor's and the mentee's rows locked (`lock`; in the caller's transaction, so nobody books the slot
+    before the caller writes), then their overlapping sessions that are not cancelled. Raises SessionClash, with the
+    sessions it clashes with, unless there are none or Senior Leadership give a reason, which is returned."""
+    if lock:
+        lock_people(mentor_id, mentee_id)
+    (clashes,) = clashes_for(mentor_id=mentor_id, mentee_id=mentee_id, slots=[(starts_at, ends_at)],
+                             exclude_ids=exclude_ids)
+    return check_clash_override(acting_user=acting_user, clashes=clashes, reason=clash_override_reason,
+                                mentor_id=mentor_id)
 
 
 def appointments_create(*, mentor: Mentor, mentee: Mentee, slots: list[tuple[datetime, datetime]], mode: str,
@@ -185,10 +209,8 @@ def session_book(*, acting_user: User, mentor: Mentor, mentee: Mentee, day, star
     starts_at = local_start(day, start_time)
     check_future(starts_at, now)
     ends_at = real_end(starts_at, minutes)
-    mentor, mentee = lock_people(mentor.pk, mentee.pk)
-    (clashes,) = clashes_for(mentor_id=mentor.pk, mentee_id=mentee.pk, slots=[(starts_at, ends_at)])
-    reason = check_clash_override(acting_user=acting_user, clashes=clashes, reason=clash_override_reason,
-                                  mentor_id=mentor.pk)
+    reason = check_slot_free(acting_user=acting_user, mentor_id=mentor.pk, mentee_id=mentee.pk, starts_at=starts_at,
+                             ends_at=ends_at, clash_override_reason=clash_override_reason)
     (appointment,) = appointments_create(mentor=mentor, mentee=mentee, slots=[(starts_at, ends_at)], mode=mode,
                                          location=location, acting_user=acting_user, override_reasons=[reason],
                                          replaces=replaces)
@@ -228,10 +250,10 @@ def appointment_move(*, appointment_id: int, acting_user: User, day, start_time,
     reason = ""
     if time_changed:
         check_future(starts_at, now)
-        (clashes,) = clashes_for(mentor_id=appointment.mentor_id, mentee_id=appointment.mentee_id,
-                                 slots=[(starts_at, ends_at)], exclude_ids=[appointment.pk])
-        reason = check_clash_override(acting_user=acting_user, clashes=clashes, reason=clash_override_reason,
-                                      mentor_id=appointment.mentor_id)
+        reason = check_slot_free(acting_user=acting_user, mentor_id=appointment.mentor_id,
+                                 mentee_id=appointment.mentee_id, starts_at=starts_at, ends_at=ends_at,
+                                 exclude_ids=[appointment.pk], clash_override_reason=clash_override_reason,
+                                 lock=False)  # locked above, before the session's row
     was_starts_at, was_ends_at, was_where = appointment.starts_at, appointment.ends_at, _where(appointment)
     appointment.starts_at, appointment.ends_at = starts_at, ends_at
     appointment.mode, appointment.location = new_mode, new_location

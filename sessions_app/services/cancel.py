@@ -12,10 +12,12 @@ from sessions_app.services.bulk import close_request_when_settled
 
 @transaction.atomic
 def appointment_cancel(
-    *, appointment_id: int, acting_user: User, reason: CancellationReason, internal_note: str, now=None
+    *, appointment_id: int, acting_user: User, reason: CancellationReason, internal_note: str, now=None,
+    offer_rebooking: bool = False,
 ) -> ServiceAppointment:
     """Cancel a Scheduled session before the late-notice window. The reason is shared in the attendance
-    email; the internal note never is."""
+    email; the internal note never is. `offer_rebooking`: the canceller is offered "Book a replacement?" next, so
+    the mentee's email may wait a few minutes to say "cancelled and rebooked" in one (notifications decides)."""
     now = now or timezone.now()
     appointment = ServiceAppointment.objects.select_for_update().select_related("mentor__user", "mentee").get(
         pk=appointment_id
@@ -41,6 +43,7 @@ def appointment_cancel(
         appointment, AppointmentEvent.Kind.CANCELLED, by=acting_user, at=now,
         description=f"{reason.label}; notice given: {notice_text(appointment.notice_hours)}",
     )
-    events.appointment_cancelled.send(sender=ServiceAppointment, appointment=appointment)  # the attendance emails
+    events.appointment_cancelled.send(sender=ServiceAppointment, appointment=appointment,  # the attendance emails
+                                      rebooking_offered=offer_rebooking)
     close_request_when_settled(mentor_id=appointment.mentor_id, acting_user=acting_user, now=now)
     return appointment

@@ -14,7 +14,14 @@ from django.utils import timezone
 from sessions_app.exceptions import AppointmentActionNotAllowed
 from sessions_app.forms.booking import BookingForm, MoveForm, SeriesCancelForm, SeriesChangeForm
 from sessions_app.models import ServiceAppointment
-from sessions_app.scheduling import BookingProblem, may_book_for_anyone, may_change, mentor_of, span
+from sessions_app.scheduling import (
+    BookingProblem,
+    funding_at_booking,
+    may_book_for_anyone,
+    may_change,
+    mentor_of,
+    span,
+)
 from sessions_app.services import appointment_move, series_book, series_cancel_following, series_change_following
 from sessions_app.services import series_plan, session_book
 from sessions_app.views.appointments import visible_appointment
@@ -77,6 +84,11 @@ def book(request):
                     messages.success(request, f"{len(booked)} sessions are booked, {first.reference} to "
                                               f"{booked[-1].reference}. {first.mentee.full_name} and "
                                               f"{first.mentor.name} are emailed one calendar invitation for them all.")
+                # The funding warnings seen at Check stand after booking too (a warning, never a refusal).
+                funding = funding_at_booking(first.mentee, [timezone.localdate(a.starts_at) for a in booked],
+                                             data["booked_minutes"], already_booked=True)
+                for warning in funding.warnings:
+                    messages.warning(request, warning)
                 return redirect(first)
             plan = series_plan(first_day=data["date"], start_time=data["start_time"], repeat=data["repeat_rule"],
                                **common)

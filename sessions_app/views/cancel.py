@@ -1,5 +1,6 @@
 import copy
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
@@ -41,7 +42,7 @@ class CancelWizard(AppointmentWizard):
         try:
             appointment = appointment_cancel(
                 appointment_id=self.appointment.pk, acting_user=self.request.user,
-                reason=answers["reason"], internal_note=answers["internal_note"],
+                reason=answers["reason"], internal_note=answers["internal_note"], offer_rebooking=True,
             )
         except LateNoticeCancellation as problem:
             messages.info(self.request, str(problem))
@@ -53,9 +54,10 @@ class CancelWizard(AppointmentWizard):
             for message in problem.messages:
                 messages.error(self.request, message)
             return redirect(reverse("appointment-cancel", args=[self.appointment.reference]))
-        messages.success(
-            self.request,
-            f"{appointment.reference} is cancelled. The attendance email gives the reason “{appointment.cancellation_reason}”; "
-            "your internal note is not shared.",
-        )
+        message = (f"{appointment.reference} is cancelled. The attendance email gives the reason "
+                   f"“{appointment.cancellation_reason}”; your internal note is not shared.")
+        if settings.REBOOKING_HOLD_MINUTES > 0:
+            message += (f" Book a replacement in the next {settings.REBOOKING_HOLD_MINUTES} minutes and "
+                        f"{appointment.mentee.full_name} gets one email saying it is cancelled and rebooked.")
+        messages.success(self.request, message)
         return redirect(appointment)

@@ -1,16 +1,17 @@
 """Finance assigns mentees to mentors in the admin; the booking form says which funding applies."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
 from sessions_app import scheduling
-from sessions_app.models import MentorAssignment
+from sessions_app.models import MentorAssignment, ServiceAppointment
 from sessions_app.scheduling import BookingProblem, funding_at_booking
 from sessions_app.services import session_book
-from tests.factories import FundingArrangementFactory
+from tests.factories import AppointmentFactory, FundingArrangementFactory
 
 LONDON = ZoneInfo("Europe/London")
 pytestmark = pytest.mark.time_machine(datetime(2026, 3, 2, 9, 0, tzinfo=LONDON))
@@ -58,3 +59,54 @@ def test_the_mentees_admin_page_offers_to_book_them_a_session(finance_client, me
     assert f'<a href="{link}">Book a session</a>' in page
     booking_page = finance_client.get(link).content.decode()
     assert f'<option value="{mentee.pk}" selected>Mo Mentee</option>' in booking_page
+
+
+# --------------------------------------------------------------------------- authorised hours at booking
+
+
+@pytest.fixture
+def ten_hours(mentor, mentee):
+    """Uni authorises 10 hours until the end of March; 1 hour is used (wrapped up) and 8.5 booked: 0.5 left."""
+    arrangement = FundingArrangementFactory(mentee=mentee, funder__name="Uni", reference="PO-1",
+                                            valid_from=date(2026, 1, 1), valid_until=date(2026, 3, 31),
+                                            hours_allowance=Decimal("10"))
+    done = datetime(2026, 2, 3, 10, 0, tzinfo=LONDON)
+    AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=done, ends_at=done + timedelta(hours=1),
+                       status="completed", outcome="attended", funding_arrangement=arrangement,
+                       wrapped_up_by=mentor.user, wrapped_up_at=done + timedelta(hours=2))
+    for day in (3, 4, 5, 6, 9, 10, 11, 12, 13):  # eight and a half hours still to come
+        start = datetime(2026, 3, day, 8, 0, tzinfo=LONDON)
+        AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start,
+                           ends_at=start + timedelta(minutes=30 if day == 13 else 60))
+    return arrangement
+
+
+def test_a_booking_past_the_authorised_hours_is_warned_of_and_one_that_fits_is_not(ten_hours, mentee):
+    note = funding_at_booking(mentee, [date(2026, 3, 17)], 60)
+    assert note.arrangement == ten_hours
+    assert note.warnings == ["Funded by Uni, ref. PO-1 has 10 hours authorised and 9.50 already used or booked. This "
+                             "session adds 1.00, 0.50 over. You can still book; a session past the authorised hours "
+                             "goes to Finance when it is wrapped up."]
+    assert funding_at_booking(mentee, [date(2026, 3, 17)], 30).warnings == []  # 10.00 of 10: it fits
+
+
+def test_a_series_counts_every_session_on_the_arrangements_dates(ten_hours, mentee):
+    days = [date(2026, 3, 16), date(2026, 3, 23), date(2026, 3, 30), date(2026, 4, 6)]
+    assert funding_at_booking(mentee, days, 60).warnings == [
+        "1 of these sessions (from 6 April 2026) falls after the funding arrangement ends.",
+        "Funded by Uni, ref. PO-1 has 10 hours authorised and 9.50 already used or booked. These 3 sessions add 3.00, "
+        "2.50 over. You can still book; a session past the authorised hours goes to Finance when it is wrapped up."]
+
+
+def test_the_mentor_is_warned_at_check_and_after_booking_and_can_still_book(mentor_client, mentor, mentee, ten_hours):
+    MentorAssignment.objects.create(mentor=mentor, mentee=mentee)
+    form = {"mentor": mentor.pk, "mentee": mentee.pk, "date": "2026-03-16", "start_time": "16:00",
+            "booked_minutes": "60", "mode": "phone", "location": "", "repeat": "1", "ends": "count", "count": "2"}
+    warning = ("Funded by Uni, ref. PO-1 has 10 hours authorised and 9.50 already used or booked. These 2 sessions "
+               "add 2.00, 1.50 over.")
+    check = mentor_client.post(reverse("session-book"), {**form, "action": "preview"}).content.decode()
+    assert "Funding on that date: <strong>Funded by Uni, ref. PO-1</strong>" in check and warning in check
+    booked = mentor_client.post(reverse("session-book"), {**form, "action": "book"}, follow=True)
+    assert booked.redirect_chain[-1][1] == 302 and "2 sessions are booked" in booked.content.decode()
+    assert warning in booked.content.decode()
+    assert ServiceAppointment.objects.filter(starts_at__date__gte=date(2026, 3, 16)).count() == 2

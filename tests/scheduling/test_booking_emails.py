@@ -1,6 +1,6 @@
 """Booking emails: confirmations with calendar invitations, moves, calendar cancellations, day-before reminders."""
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -162,3 +162,79 @@ def test_a_change_in_the_admin_also_raises_the_calendar_sequence(mentor, assigne
     same_time = appointment_reschedule(appointment_id=appointment.pk, acting_user=finance_user,
                                        starts_at=changed.starts_at, ends_at=changed.ends_at, mode="phone", location="")
     assert same_time.calendar_sequence == 2  # where changed: calendar apps update the event's LOCATION too
+
+
+# --------------------------------------------------------------------------- cancelled and rebooked: one email
+
+
+def cancel_offering_rebooking(appointment, mentor, captured):
+    with captured(execute=True):
+        appointment_cancel(appointment_id=appointment.pk, acting_user=mentor.user, offer_rebooking=True,
+                           reason=CancellationReason.objects.get(label="Mentee unwell"), internal_note="Flu, secret.")
+
+
+def rebook(cancelled, mentor, mentee, captured):
+    cancelled.refresh_from_db()
+    with captured(execute=True):
+        return session_book(acting_user=mentor.user, mentor=mentor, mentee=mentee, day=date(2026, 3, 17),
+                            start_time=time(16, 0), booked_minutes=60, mode="phone", replaces=cancelled)
+
+
+def calendars(message):
+    return [(mimetype, Calendar.from_ical(content)) for _, content, mimetype in message.attachments]
+
+
+def test_cancelled_and_rebooked_in_one_flow_is_one_email_to_the_mentee_with_both_calendar_files(
+        mentor, assigned, settings, django_capture_on_commit_callbacks):
+    settings.REBOOKING_HOLD_MINUTES = 10
+    old = book_one(mentor, assigned, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    cancel_offering_rebooking(old, mentor, django_capture_on_commit_callbacks)
+    assert [m.to for m in mail.outbox] == [["ann@example.com"]]  # the mentee's waits for the replacement
+    new = rebook(old, mentor, assigned, django_capture_on_commit_callbacks)
+
+    (to_mentee,) = [m for m in mail.outbox if m.to == [assigned.email]]
+    assert to_mentee.subject == f"{old.reference} cancelled and rebooked: {new.reference}, Tuesday 17 March 2026, 16:00–17:00"
+    assert ("Your mentoring session with Ann Mentor on Tuesday 10 March 2026 at 16:00 has been cancelled, and a new "
+            "session is booked for you instead.\n\nReason: Mentee unwell\n\n"
+            f"Cancelled: Tuesday 10 March 2026, 16:00–17:00 ({old.reference})\n"
+            f"New session: Tuesday 17 March 2026, 16:00–17:00 ({new.reference})\nPhone") in to_mentee.body
+    assert "secret" not in to_mentee.body and "secret" not in to_mentee.alternatives[0][0]
+    (cancel_type, cancel), (request_type, invite) = calendars(to_mentee)
+    assert (cancel_type, cancel["METHOD"], request_type, invite["METHOD"]) == (
+        "text/calendar; method=CANCEL", "CANCEL", "text/calendar; method=REQUEST", "REQUEST")
+    (gone,), (booked,) = cancel.walk("VEVENT"), invite.walk("VEVENT")
+    assert str(gone["UID"]) == f"{old.reference}@mentoring" and gone["STATUS"] == "CANCELLED"
+    assert str(booked["UID"]) == f"{new.reference}@mentoring"
+    assert booked.decoded("DTSTART") == datetime(2026, 3, 17, 16, 0, tzinfo=LONDON)
+    # It is the cancellation's attendance email, rewritten: no separate confirmation for the mentee.
+    assert OutboxEmail.objects.filter(to=[assigned.email], kind="booking_confirmation",
+                                      appointment=new).count() == 0
+    # The mentor hears of both (the calendar cancellation at once, then the confirmation).
+    assert [m.subject.split(":")[0] for m in mail.outbox if m.to == ["ann@example.com"]] == [
+        "Cancelled", f"{old.reference} cancelled and rebooked"]
+
+
+def test_a_cancellation_not_rebooked_is_sent_as_it_is_when_the_wait_is_over(
+        mentor, assigned, settings, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from notifications.services import outbox_sweep
+
+    settings.REBOOKING_HOLD_MINUTES = 10
+    old = book_one(mentor, assigned, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    cancel_offering_rebooking(old, mentor, django_capture_on_commit_callbacks)
+    now = timezone.now()
+    assert outbox_sweep(now=now + timedelta(minutes=9)) == 0  # the mentor may still book a replacement
+    assert outbox_sweep(now=now + timedelta(minutes=11)) == 1  # the browser was closed: it goes as it is
+    (to_mentee,) = [m for m in mail.outbox if m.to == [assigned.email]]
+    assert to_mentee.subject == f"{old.reference}: your session on 10 March 2026 at 16:00 was cancelled"
+    assert "Reason: Mentee unwell" in to_mentee.body
+    assert [(t, c["METHOD"]) for t, c in calendars(to_mentee)] == [("text/calendar; method=CANCEL", "CANCEL")]
+    # A replacement booked after that gets its own confirmation, saying which session it replaces.
+    new = rebook(old, mentor, assigned, django_capture_on_commit_callbacks)
+    late = [m for m in mail.outbox if m.to == [assigned.email]][-1]
+    assert late.subject.startswith(f"{old.reference} cancelled and rebooked: {new.reference}")
+    assert f"Your mentoring session {old.reference} was cancelled, and a replacement is booked." in late.body
+    assert [c["METHOD"] for _, c in calendars(late)] == ["REQUEST"]

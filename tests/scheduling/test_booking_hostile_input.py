@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
+from django.db.models import Q
 from django.urls import reverse
 
 from sessions_app.models import AppointmentSeries, MentorAssignment, ServiceAppointment
@@ -136,3 +137,68 @@ def test_the_booking_page_ignores_junk_in_its_query_string(world):
                   "date=x" * 500):
         no_server_error(client.get(reverse("session-book") + "?" + query), 200)
     assert not AppointmentSeries.objects.exclude(pk=world["booked"][0].series_id).exists()
+
+
+# --------------------------------------------------------------------------- the admin's session and assignment forms
+
+admin_dates = st.one_of(st.sampled_from(["2026-03-10", "2026-03-11", "2026-02-30", "10/03/2026", ""]), hostile_text)
+admin_times = st.one_of(st.sampled_from(["12:00", "12:30:00", "13:00", "25:00", "noon", ""]), hostile_text)
+
+
+def overlapping(mentor, mentee):
+    """Pairs of the mentor's or the mentee's sessions, not cancelled, that overlap."""
+    sessions = list(ServiceAppointment.objects.filter(Q(mentor=mentor) | Q(mentee=mentee))
+                    .exclude(status=ServiceAppointment.Status.CANCELLED))
+    return [(a.reference, b.reference) for a in sessions for b in sessions
+            if a.pk < b.pk and a.starts_at < b.ends_at and b.starts_at < a.ends_at]
+
+
+@given(which=st.sampled_from(["add", "change"]), mentor=posted(st.one_of(st.just("own"), hostile_id)),
+       start_day=posted(admin_dates), start_at=posted(admin_times), end_day=posted(admin_dates),
+       end_at=posted(admin_times), mode=posted(choices("in_person", "online", "phone")),
+       location=posted(st.one_of(st.just("Room 2"), hostile_text)), reason=posted(hostile_text))
+@example(which="add", mentor="own", start_day="2026-03-10", start_at="12:30", end_day="2026-03-10", end_at="13:30",
+         mode="phone", location=None, reason=None)
+@example(which="add", mentor=":", start_day=None, start_at=None, end_day=None, end_at=None, mode=None, location=None,
+         reason=None)  # not an id: the autocomplete box shown again with the error once looked it up (a server error)
+@example(which="add", mentor=["own", str(2**64)], start_day="2026-03-11", start_at="12:00", end_day="2026-03-11",
+         end_at="13:00", mode="phone", location=None, reason=None)
+@examples(25)
+def test_the_admin_session_form_refuses_junk_and_clashes_with_a_message(world, finance_user, which, mentor, start_day,
+                                                                         start_at, end_day, end_at, mode, location,
+                                                                         reason):
+    booked = world["booked"][1]
+    url = (reverse("admin:sessions_app_serviceappointment_add") if which == "add" else
+           reverse("admin:sessions_app_serviceappointment_change", args=[booked.pk]))
+    mentor = [str(world["mentor"].pk) if v == "own" else v for v in mentor] if isinstance(mentor, list) else (
+        str(world["mentor"].pk) if mentor == "own" else mentor)
+    with rolled_back():
+        client = browser(finance_user)
+        before = snapshot()
+        response = no_server_error(client.post(url, form_data({
+            "mentor": mentor, "mentee": str(world["mentee"].pk), "starts_at_0": start_day, "starts_at_1": start_at,
+            "ends_at_0": end_day, "ends_at_1": end_at, "mode": mode, "location": location,
+            "clash_override_reason": reason, "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
+            "_save": "Save"})), 200, 302)
+        assert overlapping(world["mentor"], world["mentee"]) == []  # Finance never books over a clash
+        if response.status_code == 200:
+            assert snapshot() == before
+            assert 'class="errornote"' in response.content.decode()
+
+
+@given(mentor=posted(st.one_of(st.just("other"), hostile_id)), mentee=posted(st.one_of(st.just("stranger"), hostile_id)))
+@examples(10)
+def test_the_admin_assignment_form_refuses_junk_with_a_message(world, finance_user, mentor, mentee):
+    ids = {"other": str(world["other"].pk), "stranger": str(world["stranger"].pk)}
+    pick = lambda value: [ids.get(v, v) for v in value] if isinstance(value, list) else ids.get(value, value)  # noqa: E731
+    with rolled_back():
+        before = MentorAssignment.objects.count()
+        response = no_server_error(browser(finance_user).post(
+            reverse("admin:sessions_app_mentorassignment_add"),
+            form_data({"mentor": pick(mentor), "mentee": pick(mentee), "_save": "Save"})), 200, 302)
+        if response.status_code == 302:
+            assert (last(pick(mentor)), last(pick(mentee))) == (ids["other"], ids["stranger"])
+            assert MentorAssignment.objects.count() == before + 1
+        else:
+            assert MentorAssignment.objects.count() == before
+            assert 'class="errornote"' in response.content.decode()

@@ -104,8 +104,9 @@ def test_the_calendar_and_a_mentee_prefill_the_form(mentor_client, mentor, assig
 def test_cancel_then_book_a_replacement_prefilled(mentor_client, mentor, assigned, django_capture_on_commit_callbacks):
     old = session_book(acting_user=mentor.user, mentor=mentor, mentee=assigned, day=date(2026, 3, 17),
                        start_time=time(16, 0), booked_minutes=45, mode="online", location="https://meet.example/a")
-    appointment_cancel(appointment_id=old.pk, acting_user=mentor.user, reason=CancellationReason.objects.first(),
-                       internal_note="Ill.")
+    with django_capture_on_commit_callbacks(execute=True):  # the cancellation goes at once (no wait set)
+        appointment_cancel(appointment_id=old.pk, acting_user=mentor.user,
+                           reason=CancellationReason.objects.first(), internal_note="Ill.", offer_rebooking=True)
     detail = mentor_client.get(old.get_absolute_url())
     assert detail.context["rebook_url"] == reverse("session-book") + f"?replaces={old.reference}"
     page = text(mentor_client.get(detail.context["rebook_url"]))
