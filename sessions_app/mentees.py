@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
@@ -75,16 +75,17 @@ def mentee_list(user: User, *, search: str = "", page: str | None = None, now: d
     """One page of the mentees `user` may open (a mentor: their assigned mentees; Senior Leadership and Finance:
     every active mentee), by name, each with the date of their next session (with this mentor, for a mentor)."""
     now = now or timezone.now()
+    coming = ServiceAppointment.objects.filter(mentee_id=OuterRef("pk"), status=Status.SCHEDULED, starts_at__gt=now)
     if sees_every_mentee(user):
         mentees = active_mentees(timezone.localdate(now), now)
-        next_filter = Q(appointments__status=Status.SCHEDULED, appointments__starts_at__gt=now)
     else:
         mentees = mentees_visible_to(user)
-        next_filter = Q(appointments__status=Status.SCHEDULED, appointments__starts_at__gt=now,
-                        appointments__mentor__user=user)
+        coming = coming.filter(mentor__user=user)
     if search:
         mentees = mentees.filter(full_name__icontains=search)
-    mentees = (mentees.annotate(next_session=Min("appointments__starts_at", filter=next_filter))
+    # The next session is a subquery per row shown (through the (mentee, starts) index), not a GROUP BY over every
+    # mentee's sessions before the page is cut.
+    mentees = (mentees.annotate(next_session=Subquery(coming.order_by("starts_at").values("starts_at")[:1]))
                .only("id", "full_name", "email", "phone").order_by("full_name", "pk"))
     return page_of(Paginator(mentees, MENTEES_PER_PAGE), page)
 
