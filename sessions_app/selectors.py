@@ -10,6 +10,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -33,6 +34,7 @@ from sessions_app.models import (
     FundingArrangement,
     Mentee,
     Mentor,
+    MentorAssignment,
     ServiceAppointment,
     User,
     WrapUpRequest,
@@ -116,7 +118,8 @@ class Homepage:
 def homepage_for(user: User, *, now: datetime | None = None) -> Homepage:
     now = now or timezone.now()
     today = timezone.localdate(now)
-    visible = appointments_visible_to(user)
+    # Each row says whether its mentee's page opens for the user (a link on the name), in the same query.
+    visible = appointments_visible_to(user).annotate(mentee_linked=mentee_linked(user))
     # The oldest sessions and how many there are in all, in one query however many there are: the count is a
     # subquery PostgreSQL runs once from the index, and the list stops at the limit.
     outstanding = visible.to_wrap_up(now)
@@ -178,19 +181,32 @@ class CalendarEntry:
 
 @dataclass
 class SessionRow(CalendarEntry):
-    """A session in the homepage's lists: a calendar entry with its end, read as plain values (a list of
-    Senior Leadership's holds 50)."""
+    """A session in the homepage's lists and on a mentee's page: a calendar entry with its end and its mentee, read
+    as plain values (a list of Senior Leadership's holds 50). `mentee_linked`: the mentee's page opens for the
+    reader (the queryset is annotated with `mentee_linked(user)`)."""
 
     ends_at: datetime  # local time
+    mentee_id: int
+    mentee_linked: bool
 
-    FIELDS = (*CalendarEntry.FIELDS, "ends_at")
+    FIELDS = (*CalendarEntry.FIELDS, "ends_at", "mentee_id", "mentee_linked")
 
     @classmethod
     def read(cls, rows) -> list["SessionRow"]:
         """From values_list(*FIELDS) rows."""
         local = timezone.localtime
-        return [cls(reference, local(starts_at), status, mentee_name, mentor_name, local(ends_at))
-                for reference, starts_at, status, mentee_name, mentor_name, ends_at in rows]
+        return [cls(reference, local(starts_at), status, mentee_name, mentor_name, local(ends_at), mentee_id,
+                    bool(linked))
+                for reference, starts_at, status, mentee_name, mentor_name, ends_at, mentee_id, linked in rows]
+
+
+def mentee_linked(user: User):
+    """An annotation for a user's sessions: does the session's mentee's page open for them? Senior Leadership and
+    Finance: always; a mentor (who sees only their own sessions): when the mentee is assigned to them."""
+    if user.sees_all_appointments:
+        return Value(True)
+    return Exists(MentorAssignment.objects.filter(mentor_id=OuterRef("mentor_id"), mentee_id=OuterRef("mentee_id"),
+                                                  mentor__is_active=True))
 
 
 @dataclass

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from sessions_app.views import appointments, booking, calendar, corrections, leadership, my_details, pages, sign_off
+from sessions_app.views import (
+    appointments, booking, calendar, corrections, leadership, mentees, my_details, pages, sign_off,
+)
 from sessions_app.views.cancel import CancelWizard
 from sessions_app.views.wrap_up import WrapUpWizard
 
@@ -12,6 +14,8 @@ urlpatterns = [
     path("calendar/feed/<str:token>.ics", calendar.feed, name="calendar-feed"),
     path("calendar/feed/new-address/", calendar.feed_new_address, name="calendar-feed-new-address"),
     path("sessions/book/", booking.book, name="session-book"),
+    path("mentees/", mentees.mentee_list, name="mentee-list"),
+    path("mentees/<int:mentee_id>/", mentees.mentee_detail, name="mentee-detail"),
     path("appointments/<str:reference>/move/", booking.move, name="appointment-move"),
     path("appointments/<str:reference>/series/", booking.series, name="appointment-series"),
     path("appointments/<str:reference>/", appointments.detail, name="appointment-detail"),

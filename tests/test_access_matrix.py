@@ -467,6 +467,15 @@ TABLE: dict[str, Row] = {
         "sessions/book/",
         post(lambda w: reverse("session-book"), lambda w: {**booking_form(w), "replaces": w.cancelled.reference}),
         cells(LOGIN, SA_PAGE, "200", SA_PAGE, SA_PAGE), changes_data=True, needs=("cancelled",)),
+    "My mentees (a mentor's assigned mentees; Senior Leadership and Finance: every active mentee)": Row(
+        "mentees/", get(lambda w: reverse("mentee-list")),
+        cells(LOGIN, "200", "200", "200", "200")),
+    "A mentee's page (a mentor: only a mentee assigned to them)": Row(
+        "mentees/<int:mentee_id>/", get(lambda w: reverse("mentee-detail", args=[w.future.mentee_id])),
+        cells(LOGIN, "200", "404", "200", "200")),
+    "A mentee's page, a mentee that does not exist": Row(
+        "mentees/<int:mentee_id>/", get(lambda w: reverse("mentee-detail", args=[999999])),
+        cells(LOGIN, "404", "404", "404", "404")),
     "Move a session that has not started": Row(
         "appointments/<str:reference>/move/", get(sa("appointment-move", "future")),
         cells(LOGIN, "200", "404", "200", "200")),

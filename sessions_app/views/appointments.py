@@ -11,6 +11,7 @@ from sessions_app.hooks import month_lock
 from sessions_app.exceptions import LateNoticeCancellation
 from sessions_app.forms.wrap_up import TicketForm
 from sessions_app.hooks import ticket_raise
+from sessions_app.mentees import may_open_mentee
 from sessions_app.services.sign_off import sign_off_text
 
 
@@ -64,6 +65,8 @@ def detail(request, reference):
             "can_cancel": _offers_cancel(appointment, request.user),
             # Senior Leadership correct the outcome and notes here; Finance corrects everything in the admin.
             "can_correct": request.user.acts_for_mentors and appointment.can("correct", by=request.user),
+            # The mentee's name links to their page when it opens for this user (their assigned mentee).
+            "mentee_linked": may_open_mentee(request.user, appointment.mentee_id),
             **scheduling_actions(appointment, request.user),
         },
     )

@@ -258,6 +258,7 @@ def test_senior_leaderships_dashboard_lists_funding_to_renew_and_mentors_do_not_
     section = page.split('id="funding-to-renew"', 1)[1]
     assert "fewer than 2 hours left" in section
     assert section.index("Eli Ending") < section.index("Mo Mentee")  # the soonest to end first
+    assert f'<a href="{reverse("mentee-detail", args=[mentee.pk])}">Mo Mentee</a>' in section
     assert "Funded by Student Finance England, ref. DSA-7" in section
     for cell in ("3.00", "1.02", "0.00", "1.98"):
         assert f">{cell}<" in section
