@@ -63,9 +63,9 @@ class Seeded:
     finance: object = None
     started: object = None  # Mo's session three hours ago, to wrap up (one funding arrangement)
     started_two: object = None  # Sid's, five hours ago: two funding arrangements to choose from
-    started_keyboard: object = None  # Sid's, six hours ago: the keyboard walk wraps it up
+    started_keyboard: dict = field(default_factory=dict)  # width -> Sid's, hours ago: the keyboard walk wraps it up
     upcoming: object = None  # Mo's, in four days: cancel and move
-    upcoming_keyboard: object = None  # Mo's, in five days: the keyboard walk cancels it
+    upcoming_keyboard: dict = field(default_factory=dict)  # width -> Mo's, in five days: the keyboard walk cancels it
     late: object = None  # Mo's, in three hours: cancelling it is a late-notice cancellation
     in_series: object = None  # the first of a weekly series
     cancelled: object = None
@@ -143,9 +143,10 @@ def seed() -> Seeded:
 
     s.started = book(mo, now - timedelta(hours=3))
     s.started_two = book(sid, now - timedelta(hours=5))
-    s.started_keyboard = book(sid, now - timedelta(hours=7))
+    for hours, width in enumerate(WIDTHS):
+        s.started_keyboard[width] = book(sid, now - timedelta(hours=7 + hours * 2))
+        s.upcoming_keyboard[width] = book(mo, now + timedelta(days=5, hours=hours * 2))
     s.upcoming = book(mo, now + timedelta(days=4))
-    s.upcoming_keyboard = book(mo, now + timedelta(days=5))
     s.late = book(mo, now + timedelta(hours=3))
     s.cancelled = book(mo, now + timedelta(days=6))
     appointment_cancel(appointment_id=s.cancelled.pk, acting_user=s.mentor.user,
@@ -462,6 +463,7 @@ PAGES = [
     # ---- Finance, in the admin (the pages the project customises, and the lists Finance works from)
     Audited("Admin: log-in page", "anonymous", go(lambda s: reverse("admin:login"))),
     Audited("Admin: home", "finance", go(lambda s: reverse("admin:index"))),
+    Audited("Admin: change password", "finance", go(lambda s: reverse("admin:password_change"))),
     Audited("Admin: Finance queue", "finance", go(lambda s: reverse("admin:finance_queue"))),
     Audited("Admin: a Finance ticket", "finance", go(admin_url("invoicing_financeticket_change", "ticket"))),
     Audited("Admin: Service Appointments", "finance", go(lambda s: reverse("admin:sessions_app_serviceappointment_changelist"))),
@@ -515,3 +517,205 @@ def test_page_meets_wcag_2_2_aa(tabs, site, name, width):
     accepted = {(e.rule, e.page) for e in EXCEPTIONS}
     found = [v for v in violations if (v["rule"], name) not in accepted and (v["rule"], "*") not in accepted]
     assert not found, f"{name} at {width} width:\n{describe(found)}"
+
+
+# --------------------------------------------------------------------------- the wizards, by keyboard alone
+
+FOCUSABLE = "a[href], button, input:not([type=hidden]), select, textarea, [tabindex]"
+
+# What the focused element is, where it is on the page, and how it is drawn; with `baseline`, how every element
+# that can take the focus is drawn without it (keyed by a data attribute the baseline adds).
+FOCUS_JS = """(baseline) => {
+    const drawn = el => { const s = getComputedStyle(el);
+        return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow].join(' | '); };
+    if (baseline) {
+        document.querySelectorAll(arguments_selector).forEach((el, i) => {
+            el.dataset.kbd = i; el.dataset.kbdDrawn = drawn(el); });
+        return null;
+    }
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    const label = el.labels && el.labels.length ? el.labels[0].innerText : '';
+    return {
+        key: el.dataset.kbd || null, tag: el.tagName.toLowerCase(), type: el.type || '', id: el.id, name: el.name || '',
+        text: (el.innerText || el.value || '').trim().slice(0, 60), label: label.trim(),
+        top: r.top + scrollY, left: r.left + scrollX, height: r.height, width: r.width,
+        drawn: drawn(el), unfocused: el.dataset.kbdDrawn || null,
+        outlineVisible: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2,
+        shadowVisible: s.boxShadow !== 'none',
+    };
+}""".replace("arguments_selector", repr(FOCUSABLE))
+
+
+def focused(page):
+    return page.evaluate(FOCUS_JS, False)
+
+
+def name_of(info):
+    return info["label"] or info["text"] or info["name"] or info["id"] or info["tag"]
+
+
+def tab_through(page, limit=60) -> list[dict]:
+    """Tab from the top of the page to its end, as a keyboard user does, noting each element the focus lands on."""
+    page.evaluate(FOCUS_JS, True)
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = focused(page)
+        if info is None or (seen and info["key"] == seen[0]["key"]):
+            return seen
+        seen.append(info)
+    raise AssertionError(f"the focus did not leave the page after {limit} presses of Tab")
+
+
+def assert_focus_follows_the_page(seen):
+    """Each stop is drawn with a visible focus indicator that it lacks unfocused (WCAG 2.4.7), and the stops follow
+    the page as it reads, top to bottom and, along a line, left to right (WCAG 2.4.3)."""
+    assert seen, "nothing on the page takes the focus"
+    for info in seen:
+        assert info["outlineVisible"] or info["shadowVisible"], f"no visible focus on {name_of(info)}: {info['drawn']}"
+        assert info["drawn"] != info["unfocused"], f"{name_of(info)} looks the same with and without the focus"
+    for before, after in zip(seen, seen[1:]):
+        same_line = after["top"] < before["top"] + before["height"] and before["top"] < after["top"] + after["height"]
+        in_order = after["left"] >= before["left"] - 1 if same_line else after["top"] >= before["top"]
+        assert in_order, (f"the focus goes from {name_of(before)} to {name_of(after)}, against the order on the page: "
+                          f"{[name_of(info) for info in seen]}")
+
+
+def tab_to(page, name=None, *, field=None, limit=60) -> dict:
+    """Tab on until the focus is on `name` (a control's label or text), or on a control of the form field `field`."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        info = focused(page)
+        if info and (name_of(info) == name if field is None else info["name"] == field):
+            return info
+    raise AssertionError(f"Tab never reached {name or field!r}")
+
+
+def accessible(page, element_id) -> dict:
+    """What Chromium tells a screen reader about the element: its role, name, description and whether it is invalid
+    (the accessibility tree, through the DevTools protocol)."""
+    cdp = page.context.new_cdp_session(page)
+    try:
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"#{element_id}"})["nodeId"]
+        (ax, *_) = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node, "fetchRelatives": False})["nodes"]
+    finally:
+        cdp.detach()
+    properties = {p["name"]: p["value"].get("value") for p in ax.get("properties", [])}
+    return {"role": ax["role"]["value"], "name": ax.get("name", {}).get("value", ""),
+            "description": ax.get("description", {}).get("value", ""), "invalid": properties.get("invalid")}
+
+
+def assert_error_announced(page, error):
+    """After a page comes back with an error, the focus is on the field in error (its radio group, for choices), and
+    what a screen reader reads there includes the error: the field is invalid and the error is its description."""
+    page.get_by_text(error).first.wait_for()
+    element_id = page.evaluate("document.activeElement.id")
+    assert element_id, "the focus is not on the field in error"
+    told = accessible(page, element_id)
+    assert error in told["description"], f"the focused {told['role']} {told['name']!r} does not read out {error!r}"
+    if told["role"] == "group":  # a radio group: each of its choices is marked invalid
+        assert page.locator(f"#{element_id} input[type=radio]").evaluate_all(
+            "radios => radios.every(r => r.getAttribute('aria-invalid') === 'true')")
+    else:
+        assert told["invalid"] not in (None, "false"), f"{told['name']!r} is not marked invalid"
+
+
+@pytest.fixture(params=WIDTHS)
+def keyboard(request, browser, site):
+    url, seeded = site
+    context = browser.new_context(base_url=url, viewport=WIDTHS[request.param])
+    context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": seeded.cookies["mentor"], "url": url}])
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page, seeded, request.param
+    context.close()
+
+
+def press_on(page, name, key="Enter"):
+    tab_to(page, name)
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def test_the_wrap_up_wizard_by_keyboard_alone(keyboard):
+    from sessions_app.models import ServiceAppointment
+
+    page, s, width = keyboard
+    appointment = s.started_keyboard[width]
+    page.goto(reverse("appointment-wrap-up", args=[appointment.reference]))
+
+    # What happened? Tab order and focus first; then Next with nothing chosen, and the error is read out.
+    assert_focus_follows_the_page(tab_through(page))
+    press_on(page, "Next")
+    assert_error_announced(page, "Choose what happened in the session.")
+    page.keyboard.press("Tab")  # into the choices: the first is focused; Space chooses it, arrows move the choice
+    page.keyboard.press("Space")
+    for _ in range(10):
+        if page.get_by_label("Attended", exact=True).is_checked():
+            break
+        page.keyboard.press("ArrowDown")
+    assert page.get_by_label("Attended", exact=True).is_checked()
+    press_on(page, "Next")
+
+    # Funding Type: two arrangements; the first is chosen with the keyboard.
+    page.get_by_role("heading", name="Funding Type").wait_for()
+    assert_focus_follows_the_page(tab_through(page))
+    tab_to(page, field="funding-funding")  # into the choices, none chosen yet: the first is focused
+    page.keyboard.press("Space")
+    assert page.locator("input[name=funding-funding]").first.is_checked()
+    press_on(page, "Next")
+
+    # Session notes: a duration of 0 is refused and read out; then notes and 55 minutes, Enter to go on.
+    page.get_by_role("heading", name="Session notes").wait_for()
+    assert_focus_follows_the_page(tab_through(page))
+    tab_to(page, "What was covered?")
+    page.keyboard.type("Planned the dissertation chapters.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert_error_announced(page, "The actual duration must be at least")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("55")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    # Review, then Submit wrap-up.
+    page.get_by_role("heading", name="Review").wait_for()
+    assert_focus_follows_the_page(tab_through(page))
+    press_on(page, "Submit wrap-up")
+    page.get_by_text(f"{appointment.reference} is wrapped up.").wait_for()
+    appointment.refresh_from_db()
+    assert (appointment.status, appointment.actual_minutes) == (ServiceAppointment.Status.COMPLETED, 55)
+    assert appointment.session_notes == "Planned the dissertation chapters."
+
+
+def test_the_cancel_wizard_by_keyboard_alone(keyboard):
+    from sessions_app.models import ServiceAppointment
+
+    page, s, width = keyboard
+    appointment = s.upcoming_keyboard[width]
+    page.goto(reverse("appointment-cancel", args=[appointment.reference]))
+
+    assert_focus_follows_the_page(tab_through(page))
+    press_on(page, "Next")
+    assert_error_announced(page, "Choose a cancellation reason from the list.")  # the reason, first of the two
+    page.keyboard.press("ArrowDown")  # the first reason on the list
+    assert page.get_by_label("Cancellation reason").input_value()
+    page.keyboard.press("Tab")
+    told = accessible(page, page.evaluate("document.activeElement.id"))
+    assert "Add an internal cancellation note" in told["description"] and told["invalid"] not in (None, "false")
+    page.keyboard.type("Training day; not for the mentee.")
+    press_on(page, "Next")
+
+    page.get_by_role("heading", name="Check the attendance email, then confirm").wait_for()
+    assert_focus_follows_the_page(tab_through(page))
+    press_on(page, "Confirm cancellation")
+    page.get_by_text(f"{appointment.reference} is cancelled.").wait_for()
+    appointment.refresh_from_db()
+    assert appointment.status == ServiceAppointment.Status.CANCELLED
+    assert appointment.cancellation_note == "Training day; not for the mentee."
