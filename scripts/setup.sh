@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(python3-venv chromium libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+# npm fetches axe-core for the accessibility tests (below); Debian's, where the machine has none of its own.
+command -v npm >/dev/null 2>&1 || debian_packages+=(npm)
 missing=()
 if command -v dpkg >/dev/null 2>&1; then
   for pkg in "${debian_packages[@]}"; do

@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 from unittest import mock
 
 import pytest
@@ -25,7 +26,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.template.loader import get_template
 from django.test import Client, override_settings
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
 from tests.conftest import grant_migration_data, require
@@ -506,6 +508,19 @@ SIGN_OFF_PAGES: list[Audited] = []
 
 AUDITED = {audited.name: audited for audited in PAGES + SIGN_OFF_PAGES}
 
+# The project's addresses that answer with no page for a person to read, by URL name (the admin's are Finance's
+# pages: those the project customises are in PAGES).
+NOT_PAGES = {
+    "healthz": "a line of text for load balancers",
+    "logout": "a POST that leads to the log-in page",
+    "calendar-feed": "an iCalendar file for calendar apps",
+    "calendar-feed-new-address": "a POST that leads back to the calendar",
+    "unlock-account": "a POST that leads back to the locked-out accounts",
+    "document-pdf": "a PDF (invoices, credit notes and statements)",
+}
+AUDITED_URL_NAMES: dict[str, set] = {}  # URL name -> the audited pages that showed it, as the audit runs
+AUDITS_RAN: set = set()  # (page, width) of each audit that opened its page
+
 
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("name", AUDITED)
@@ -514,9 +529,48 @@ def test_page_meets_wcag_2_2_aa(tabs, site, name, width):
     page = tabs(audited.role, width)
     audited.open(page, site[1])
     violations = axe_violations(page)
+    AUDITS_RAN.add((name, width))
+    try:
+        AUDITED_URL_NAMES.setdefault(resolve(urlsplit(page.url).path).url_name, set()).add((name, width))
+    except Resolver404:
+        pass  # the 404 page, and what is given to Chromium (`served`)
     accepted = {(e.rule, e.page) for e in EXCEPTIONS}
     found = [v for v in violations if (v["rule"], name) not in accepted and (v["rule"], "*") not in accepted]
     assert not found, f"{name} at {width} width:\n{describe(found)}"
+
+
+def project_url_names(resolver=None) -> set[str]:
+    """The name of every address the project defines outside the admin."""
+    names = set()
+    for entry in (resolver or get_resolver()).url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name != "admin":
+                names |= project_url_names(entry)
+        elif isinstance(entry, URLPattern) and entry.name:
+            names.add(entry.name)
+    return names
+
+
+def test_every_page_of_the_project_is_audited():
+    """A new page fails here until it is in PAGES (or, if it is no page for a person, in NOT_PAGES)."""
+    if len(AUDITS_RAN) < len(AUDITED) * len(WIDTHS):
+        pytest.skip("the audit above did not run in full in this session, so it cannot tell which pages it saw")
+    missing = project_url_names() - set(AUDITED_URL_NAMES) - set(NOT_PAGES)
+    assert not missing, f"pages no audit opens: {sorted(missing)} (add them to PAGES or SIGN_OFF_PAGES)"
+    assert not set(NOT_PAGES) - project_url_names(), "NOT_PAGES names an address the project no longer has"
+
+
+def readme_exceptions() -> list[Exception_]:
+    """The table under "### Exceptions to the audit" in README.md's "Accessibility" section."""
+    text = README.read_text()
+    section = text[text.index("### Exceptions to the audit"):]
+    section = section[:section.index("\n#", 1)]
+    rows = [line for line in section.splitlines() if line.startswith("|")][2:]  # past the header and its rule
+    return [Exception_(*(cell.strip().strip("`") for cell in row.strip("|").split("|"))) for row in rows]
+
+
+def test_the_readme_lists_the_same_exceptions():
+    assert readme_exceptions() == EXCEPTIONS, "README.md's exceptions and EXCEPTIONS here differ: make them agree"
 
 
 # --------------------------------------------------------------------------- the wizards, by keyboard alone
