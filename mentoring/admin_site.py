@@ -9,6 +9,7 @@ import functools
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -117,6 +118,63 @@ class RefusesBadInput:
         return super().changelist_view(request, extra_context)
 
 
+# --------------------------------------------------------------------------- fields a screen reader can name
+
+
+def name_fields(form_class, *, every_field: bool):
+    """Gives form fields the admin shows without a `<label for>` their label as their accessible name (WCAG 1.3.1,
+    4.1.2): each part of a date-and-time field (its "Date:" and "Time:" are plain text), and with `every_field` every
+    field, for the forms the admin lays out under column headings (a tabular inline's rows, a list's editable
+    columns). README, "Accessibility"."""
+    for field in form_class.base_fields.values():
+        widget = getattr(field.widget, "widget", field.widget)  # inside a RelatedFieldWidgetWrapper
+        label = str(field.label or "")
+        if isinstance(widget, forms.MultiWidget):
+            parts = ("date", "time") if isinstance(widget, forms.SplitDateTimeWidget) else range(1, 10)
+            for part, subwidget in zip(parts, widget.widgets):
+                subwidget.attrs.setdefault("aria-label", f"{label}: {part}")
+        elif every_field and label:
+            widget.attrs.setdefault("aria-label", label)
+    return form_class
+
+
+class NamesEveryField:
+    """Mixed into every ModelAdmin and inline on the site (`MentoringAdminSite.register`): see `name_fields`."""
+
+    def get_form(self, request, obj=None, **kwargs):
+        return name_fields(super().get_form(request, obj, **kwargs), every_field=False)
+
+    def get_changelist_formset(self, request, **kwargs):
+        return _named_formset(super().get_changelist_formset(request, **kwargs), every_field=True)
+
+    def get_formset(self, request, obj=None, **kwargs):  # an inline's
+        return _named_formset(super().get_formset(request, obj, **kwargs), every_field="tabular" in self.template)
+
+
+def _named_formset(formset_class, *, every_field: bool):
+    name_fields(formset_class.form, every_field=every_field)
+    if not every_field:
+        return formset_class
+
+    class Named(formset_class):
+        def add_fields(self, form, index):
+            super().add_fields(form, index)  # the "Delete" box of each row
+            for name, field in form.fields.items():
+                if name not in form.base_fields and field.label and not field.widget.is_hidden:
+                    field.widget.attrs.setdefault("aria-label", str(field.label))
+
+    Named.__name__ = Named.__qualname__ = formset_class.__name__
+    return Named
+
+
+def _with(mixin, admin_class):
+    if issubclass(admin_class, mixin):
+        return admin_class
+    return type(admin_class.__name__, (mixin, admin_class), {
+        "__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__, "__doc__": admin_class.__doc__,
+    })
+
+
 class NulRefusingAutocompleteJsonView(AutocompleteJsonView):
     """The autocomplete of the admin's related-object fields. No name, email or reference contains a NUL character,
     and PostgreSQL refuses one in a query: a search term with one matches nothing."""
@@ -158,13 +216,11 @@ class MentoringAdminSite(admin.AdminSite):
         return may_use_admin(request.user)
 
     def register(self, model_or_iterable, admin_class=None, **options):
-        """Registers as Django does, with `RefusesBadInput` mixed into the ModelAdmin (ours, Django's, axes')."""
-        admin_class = admin_class or admin.ModelAdmin
-        if not issubclass(admin_class, RefusesBadInput):
-            admin_class = type(admin_class.__name__, (RefusesBadInput, admin_class), {
-                "__module__": admin_class.__module__, "__qualname__": admin_class.__qualname__,
-                "__doc__": admin_class.__doc__,
-            })
+        """Registers as Django does, with `RefusesBadInput` and `NamesEveryField` mixed into the ModelAdmin (ours,
+        Django's, axes') and `NamesEveryField` into its inlines."""
+        admin_class = _with(NamesEveryField, _with(RefusesBadInput, admin_class or admin.ModelAdmin))
+        if admin_class.inlines and not all(issubclass(inline, NamesEveryField) for inline in admin_class.inlines):
+            admin_class.inlines = tuple(_with(NamesEveryField, inline) for inline in admin_class.inlines)
         super().register(model_or_iterable, admin_class, **options)
 
     def autocomplete_view(self, request):

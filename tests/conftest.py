@@ -112,11 +112,17 @@ def migration_data(request):
     """Transactional tests flush the database between tests, taking the migrations' roles and reasons with it."""
     if not _is_transactional(request.node):
         return
+    request.getfixturevalue("transactional_db")
+    grant_migration_data()
+
+
+def grant_migration_data():
+    """What the migrations put in the database (roles, permissions, reasons, the default policy), put back after a
+    flush: by `migration_data` for transactional tests, and by the accessibility audit for its data."""
     import importlib
 
     from django.apps import apps
 
-    request.getfixturevalue("transactional_db")
     roles_migration = importlib.import_module("sessions_app.migrations.0002_roles_and_reasons")
     roles_migration.assign_roles(apps)
     roles_migration.seed_cancellation_reasons(apps, None)

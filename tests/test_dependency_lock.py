@@ -19,6 +19,9 @@ BASE_LOCK = "requirements/base.txt"
 DEV_LOCK = "requirements/dev.txt"
 RELOCK = "run ./scripts/lock.sh (README, Dependencies)"
 PYPROJECT = "mentoring (pyproject.toml)"
+AXE_LOCK = "requirements/axe-core.txt"
+AXE_SPEC, AXE_INTEGRITY = next(line for line in (ROOT / AXE_LOCK).read_text().splitlines()
+                               if not line.startswith("#")).split()
 
 
 @dataclass
@@ -134,6 +137,9 @@ def project_copy(tmp_path):
     (venv_bin / "pip").write_text(f'#!/bin/sh\necho "$*" >> {tmp_path / "pip-calls"}\n')
     for stub in (stubs / "dpkg", venv_bin / "python", venv_bin / "pip"):
         stub.chmod(0o755)
+    axe = project / ".cache" / AXE_SPEC / "axe.min.js"  # fetched already (tests below fetch it with a stand-in npm)
+    axe.parent.mkdir(parents=True)
+    axe.write_text("/* axe */")
     return project, tmp_path
 
 
@@ -164,3 +170,50 @@ def test_setup_installs_again_when_the_lock_changes_and_only_then(project_copy, 
         f"install -q --require-hashes -r {DEV_LOCK}",
         "install -q --no-deps -e .",
     ]
+
+
+# --- axe-core, fetched by scripts/setup.sh for the accessibility tests ----------------------------------------
+
+
+def stand_in_npm(tmp_path, script: str):
+    """An `npm` on the PATH that `npm pack` calls make a tarball of `package/axe.min.js` holding `script`."""
+    package = tmp_path / "npm-package" / "package"
+    package.mkdir(parents=True)
+    (package / "axe.min.js").write_text(script)
+    (package / "LICENSE").write_text("MPL-2.0")
+    tarball = tmp_path / "npm-package" / "axe-core.tgz"
+    subprocess.run(["tar", "-czf", tarball, "-C", package.parent, "package"], check=True)
+    npm = tmp_path / "stubs" / "npm"
+    npm.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path / "npm-calls"}\ncp {tarball} ./axe-core.tgz\n')
+    npm.chmod(0o755)
+    digest = subprocess.run(f"openssl dgst -sha512 -binary {tarball} | base64 -w0", shell=True, check=True,
+                            capture_output=True, text=True).stdout
+    return f"sha512-{digest}"
+
+
+def test_axe_core_is_in_the_lock_with_npm_s_sha512():
+    assert re.fullmatch(r"axe-core@\d+\.\d+\.\d+", AXE_SPEC)
+    assert re.fullmatch(r"sha512-[A-Za-z0-9+/]{86}==", AXE_INTEGRITY)
+
+
+def test_setup_fetches_axe_core_once_when_its_hash_matches(project_copy):
+    project, tmp_path = project_copy
+    shutil.rmtree(project / ".cache")
+    integrity = stand_in_npm(tmp_path, "window.axe = {};")
+    (project / AXE_LOCK).write_text(f"# the lock\n{AXE_SPEC} {integrity}\n")
+    run_setup(project, tmp_path)
+    assert (project / ".cache" / AXE_SPEC / "axe.min.js").read_text() == "window.axe = {};"
+    assert (tmp_path / "npm-calls").read_text().split() == ["pack", "--silent", AXE_SPEC]
+    run_setup(project, tmp_path)
+    assert len((tmp_path / "npm-calls").read_text().splitlines()) == 1, "fetched once, then kept"
+
+
+def test_setup_refuses_an_axe_core_whose_hash_differs(project_copy):
+    project, tmp_path = project_copy
+    shutil.rmtree(project / ".cache")
+    stand_in_npm(tmp_path, "window.axe = {tampered: true};")
+    env = {**os.environ, "PATH": f"{tmp_path / 'stubs'}:{os.environ['PATH']}", "VENV": str(tmp_path / "venv")}
+    proc = subprocess.run([project / "scripts" / "setup.sh"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"requirements/axe-core.txt says {AXE_INTEGRITY}: refused" in proc.stderr
+    assert not (project / ".cache" / AXE_SPEC).exists()
