@@ -504,9 +504,25 @@ PAGES = [
 
 # The mentee's sign-off pages (issue 19; built beside this audit): the lead adds them here at merge, each as an
 # Audited(name, "anonymous", go(...)) on its signed link.
-SIGN_OFF_PAGES: list[Audited] = []
+def sign_off_link(s) -> str:
+    from sessions_app.services.sign_off import sign_off_token
 
-AUDITED = {audited.name: audited for audited in PAGES + SIGN_OFF_PAGES}
+    return reverse("sign-off", args=[sign_off_token(s.completed.sign_off)])
+
+
+MENTEE_PAGES = [
+    Audited("My mentees", "mentor", go(lambda s: reverse("mentee-list"))),
+    Audited("Mentees, searched by name", "leader", go(lambda s: reverse("mentee-list") + "?q=Mo")),
+    Audited("A mentee's page", "mentor", go(lambda s: reverse("mentee-detail", args=[s.mentee.pk]))),
+]
+
+# What a mentee sees by the personal link in their attendance email.
+SIGN_OFF_PAGES = [
+    Audited("Sign-off: is this right?", "anonymous", go(sign_off_link)),
+    Audited("Sign-off: a link that does not work", "anonymous", go(lambda s: reverse("sign-off", args=["x" * 40]))),
+]
+
+AUDITED = {audited.name: audited for audited in PAGES + MENTEE_PAGES + SIGN_OFF_PAGES}
 
 # The project's addresses that answer with no page for a person to read, by URL name (the admin's are Finance's
 # pages: those the project customises are in PAGES).
@@ -517,6 +533,7 @@ NOT_PAGES = {
     "calendar-feed-new-address": "a POST that leads back to the calendar",
     "unlock-account": "a POST that leads back to the locked-out accounts",
     "document-pdf": "a PDF (invoices, credit notes and statements)",
+    "timesheet-pdf": "a PDF (a funded arrangement's timesheet for a month)",
 }
 AUDITED_URL_NAMES: dict[str, set] = {}  # URL name -> the audited pages that showed it, as the audit runs
 AUDITS_RAN: set = set()  # (page, width) of each audit that opened its page
