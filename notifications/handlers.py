@@ -44,6 +44,8 @@ def on_wrap_up_corrected(sender, *, appointment, before, after, **kwargs):
 
 def on_wrap_up_reopened(sender, *, appointment, acting_user, reason, **kwargs):
     wrap_up_reopened_queue(appointment=appointment, acting_user=acting_user, reason=reason)
+
+
 def on_appointments_booked(sender, *, appointments, series=None, replaces=None, **kwargs):
     booking_confirmations_queue(appointments=appointments, series=series, replaces=replaces)
 

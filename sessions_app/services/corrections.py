@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from sessions_app import events
-from sessions_app.services.sign_off import sign_off_reset
+from sessions_app.services.sign_off import sign_off_request, sign_off_reset
 from sessions_app.models import AppointmentEvent, FundingArrangement, ServiceAppointment, User
 from sessions_app.selectors import funding_options
 
@@ -208,6 +208,11 @@ def appointment_correct(*, appointment_id: int, acting_user: User, reason: str, 
         appointment=appointment, kind=AppointmentEvent.Kind.CORRECTED, occurred_at=now, actor=acting_user,
         on_behalf_of=None, description=f"{what}. Why: {reason}",
     )
+    # The mentee confirmed what happened and for how long, under which funder: a change to those is asked again.
+    if (before.outcome, before.minutes, before.funder_id) != (after.outcome, after.minutes, after.funder_id):
+        sign_off_reset(appointment_id=appointment.pk, acting_user=acting_user, now=now,
+                       why="The wrap-up was corrected")
+    sign_off_request(appointment=appointment, now=now)
     responses = events.wrap_up_corrected.send(sender=ServiceAppointment, appointment=appointment,
                                               acting_user=acting_user, before=before, after=after, reason=reason)
     appointment.correction_effects = _effects(responses)

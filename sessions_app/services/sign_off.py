@@ -182,10 +182,11 @@ def sign_off_record_paper(*, appointment_id: int, acting_user: User, confirmed: 
                    reason=reason.strip())
 
 
-def sign_off_reset(*, appointment_id: int, acting_user: User | None, now=None) -> None:
-    """A reopened session is to be wrapped up again: what the mentee confirmed or disputed may no longer hold. Its
-    sign-off waits for the mentee again, asked anew (the reminders bring a fresh link); the links sent before stop
-    working; the history keeps the earlier answer."""
+def sign_off_reset(*, appointment_id: int, acting_user: User | None, now=None,
+                   why: str = "The session was reopened") -> None:
+    """A reopened session is to be wrapped up again, or a correction changed what the mentee was asked about: what
+    they confirmed or disputed may no longer hold. Its sign-off waits for the mentee again, asked anew (the
+    reminders bring a fresh link); the links sent before stop working; the history keeps the earlier answer."""
     sign_off = SessionSignOff.objects.select_for_update().filter(appointment_id=appointment_id).first()
     if sign_off is None:
         return
@@ -194,7 +195,7 @@ def sign_off_reset(*, appointment_id: int, acting_user: User | None, now=None) -
     sign_off.requested_at = now or timezone.now()
     sign_off.first_reminder_at = sign_off.month_end_reminder_at = None
     sign_off._history_user = acting_user
-    sign_off._change_reason = "The session was reopened"
+    sign_off._change_reason = why
     sign_off.save()
 
 

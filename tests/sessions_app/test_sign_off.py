@@ -241,3 +241,27 @@ def test_a_reopened_session_is_asked_again_and_the_old_link_stops_working(client
     assert sign_off.history.filter(state="confirmed").exists()  # the earlier answer is kept
     wrapped_up(session, mentor.user, funding=FundingArrangementFactory(mentee=mentee, self_funded=True))
     assert not SessionSignOff.objects.exists()  # self-funded now: nothing to confirm, no reminders
+
+
+def test_a_correction_to_what_the_mentee_confirmed_asks_them_again_and_one_to_the_notes_does_not(
+        client, mentor, mentee, session, finance_user):
+    from sessions_app.services import appointment_correct
+
+    funding = FundingArrangementFactory(mentee=mentee)
+    wrapped_up(session, mentor.user, funding=funding, session_notes="Essay plan.")
+    link = mentee_link(mentee)
+    client.post(link, {"answer": "confirm"})
+    appointment_correct(appointment_id=session.pk, acting_user=finance_user, reason="Typo.",
+                        session_notes="Essay plan, part 2.")
+    assert SessionSignOff.objects.get().state == "confirmed"  # the notes were never the mentee's to confirm
+
+    appointment_correct(appointment_id=session.pk, acting_user=finance_user, reason="It ended early.",
+                        actual_minutes=45)
+    sign_off = SessionSignOff.objects.get()
+    assert (sign_off.state, sign_off.answered_at) == ("pending", None)
+    assert client.get(link).status_code == 404  # the link to the old duration no longer answers
+    assert sign_off.history.first().history_change_reason == "The wrap-up was corrected"
+
+    appointment_correct(appointment_id=session.pk, acting_user=finance_user, reason="Self-funded after all.",
+                        funding_arrangement=FundingArrangementFactory(mentee=mentee, self_funded=True))
+    assert not SessionSignOff.objects.exists()  # no funder to show it to: nothing waits for the mentee
