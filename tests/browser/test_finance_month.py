@@ -5,7 +5,6 @@ difference; the statements approved; a payment run created and its Bacs file dow
 every step says who did it and why."""
 
 import os
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -24,36 +23,23 @@ from invoicing.models import (
     StatementAdjustment,
 )
 from sessions_app.models import AppointmentEvent, ServiceAppointment
-from sessions_app.services import WrapUp, appointment_wrap_up, bank_details_save
+from sessions_app.services import bank_details_save
 from tests.browser.conftest import log_in
-from tests.factories import PASSWORD, AppointmentFactory, FundingArrangementFactory
+from tests.factories import PASSWORD
 
 SHOTS = Path(os.environ.get("SCREENSHOTS", "/tmp/screenshots")) / "finance-month"
 REASON = "The mentee left after half an hour; the mentor wrapped up the hour booked."
 
 
 @pytest.fixture
-def last_month(mentor, mentee):
-    """Two one-hour sessions of last month, wrapped up, funded at £55/h; the mentor has bank details; the paying
-    account is filled in."""
-    first = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
-    arrangement = FundingArrangementFactory(mentee=mentee, funder__name="Student Finance England",
-                                            hourly_rate=Decimal("55.00"), valid_from=first - timedelta(days=60))
-    sessions = []
-    for day in (3, 10):
-        start = timezone.make_aware(datetime.combine(first.replace(day=day), time(10)))
-        appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start,
-                                         ends_at=start + timedelta(hours=1))
-        sessions.append(appointment_wrap_up(
-            appointment_id=appointment.pk, acting_user=mentor.user, now=start + timedelta(hours=2),
-            answers=WrapUp(outcome=ServiceAppointment.Outcome.ATTENDED, funding_arrangement=arrangement,
-                           session_notes="Went well.")))
+def last_month(last_month, mentor):
+    """Last month's two sessions (tests/browser/conftest.py); the mentor has bank details and the paying account is
+    filled in, so a payment run can pay them."""
     bank_details_save(mentor=mentor, acting_user=mentor.user, account_name="Ann Mentor", sort_code="12-34-56",
                       account_number="12345678")
     OrganisationDetails.objects.filter(pk=1).update(
-        vat_number="GB123456789", issue_automatically=False, payer_account_name="Mentoring",
-        payer_sort_code="400102", payer_account_number="11223344")
-    return first, sessions
+        payer_account_name="Mentoring", payer_sort_code="400102", payer_account_number="11223344")
+    return last_month
 
 
 def shot(page, name):

@@ -1,38 +1,13 @@
 """Finance's month end in Chromium: choose last month on the Month end page, read the preview, run it, issue the
 invoices and statements through their confirmation pages, close the month; the session page then says so."""
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal
 from unittest import mock
 
-import pytest
-from django.utils import timezone
 from django.utils.formats import date_format
 
-from invoicing.models import Invoice, MonthEndRun, OrganisationDetails, PaymentStatement
-from sessions_app.models import ServiceAppointment
-from sessions_app.services import WrapUp, appointment_wrap_up
+from invoicing.models import Invoice, MonthEndRun, PaymentStatement
 from tests.browser.conftest import log_in
-from tests.factories import PASSWORD, AppointmentFactory, FundingArrangementFactory
-
-
-@pytest.fixture
-def last_month(mentor, mentee):
-    """Two sessions of last month, wrapped up, funded by Student Finance England at £55/h."""
-    first = (timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1)
-    arrangement = FundingArrangementFactory(mentee=mentee, funder__name="Student Finance England",
-                                            hourly_rate=Decimal("55.00"), valid_from=first - timedelta(days=60))
-    sessions = []
-    for day in (3, 10):
-        start = timezone.make_aware(datetime.combine(first.replace(day=day), time(10)))
-        appointment = AppointmentFactory(mentor=mentor, mentee=mentee, starts_at=start,
-                                         ends_at=start + timedelta(hours=1))
-        sessions.append(appointment_wrap_up(
-            appointment_id=appointment.pk, acting_user=mentor.user,
-            answers=WrapUp(outcome=ServiceAppointment.Outcome.ATTENDED, funding_arrangement=arrangement,
-                           session_notes="Went well.")))
-    OrganisationDetails.objects.filter(pk=1).update(vat_number="GB123456789", issue_automatically=False)
-    return first, sessions
+from tests.factories import PASSWORD
 
 
 def issue_from_the_list(page, url, count, noun, done):
