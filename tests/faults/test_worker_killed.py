@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from invoicing.models import Invoice, InvoiceLine, MonthEndRun, PaymentStatement, StatementLine
 from invoicing.services import invoices_issue, month_end_generate
+from invoicing.services.timesheets import invoice_timesheet_keys, timesheet_filename
 from invoicing.tasks import render_missing_pdfs, run_month_end
 from notifications.models import OutboxEmail
 from notifications.tasks import sweep_outbox
 from sessions_app.services import WrapUp, appointment_wrap_up
+from sessions_app.timesheets import timesheet
 from tests.factories import AppointmentFactory, FundingArrangementFactory
 from tests.faults.support import (
     REDELIVERING_SETTINGS,
@@ -176,8 +178,16 @@ def stored_pdfs() -> list[str]:
     return sorted(path.name for path in folder.rglob("*.pdf")) if folder.exists() else []
 
 
+def stored_files_expected(invoice: Invoice) -> list[str]:
+    """An issued invoice's PDF and, for a funder's, the timesheet of each arrangement and month on it, once each."""
+    sheets = [timesheet(arrangement_id=arrangement_id, month=month)
+              for arrangement_id, month in invoice_timesheet_keys(invoice)]
+    return [f"{invoice.number}.pdf", *(f"{invoice.number}-{timesheet_filename(sheet)}" for sheet in sheets)]
+
+
 def check_every_invoice_once(worker_mail: Path, title: str, **more):
-    """Each issued invoice: one stored PDF, one outbox email under its key, that email sent once. Prints figures."""
+    """Each issued invoice: one stored PDF (and its timesheets), one outbox email under its key, that email sent
+    once. Prints figures."""
     invoices = list(Invoice.objects.order_by("pk"))
     expected_emails = [((invoice.bill_to_email,), OutboxEmail.objects.get(key=f"invoice:{invoice.number}").subject)
                        for invoice in invoices if OutboxEmail.objects.filter(key=f"invoice:{invoice.number}").exists()]
@@ -187,7 +197,7 @@ def check_every_invoice_once(worker_mail: Path, title: str, **more):
             pdfs_stored=f"{sum(bool(i.pdf) for i in invoices)} ({len(stored_pdfs())} files)",
             invoice_emails_queued=OutboxEmail.objects.filter(kind=OutboxEmail.Kind.INVOICE).count(),
             invoice_emails_sent=len(sent), lost=lost_emails, sent_twice=len(sent) - len(set(sent)))
-    assert sorted(stored_pdfs()) == sorted(f"{invoice.number}.pdf" for invoice in invoices)
+    assert sorted(stored_pdfs()) == sorted(name for invoice in invoices for name in stored_files_expected(invoice))
     assert all(invoice.pdf.name.endswith(f"/{invoice.number}.pdf") for invoice in invoices)
     assert sorted(OutboxEmail.objects.filter(kind=OutboxEmail.Kind.INVOICE).values_list("key", flat=True)) == sorted(
         f"invoice:{invoice.number}" for invoice in invoices)
