@@ -42,6 +42,7 @@ from bench.common import BENCH_DB, BENCH_REDIS, PROJECT, empty_bench_redis, perc
 PORT = 8797
 PASSWORD = "bench-password"
 TO_WRAP_UP_EACH = 12  # sessions started and not wrapped up, per simulated mentor
+TO_WRAP_UP_LOCATION = "Bench room"  # marks them, so that a later run (--reuse) removes those left over
 MENTOR_PAGES = (("homepage", 30), ("calendar", 20), ("dashboard", 20), ("SA page", 30))
 
 
@@ -183,7 +184,8 @@ def add_people_and_sessions(rush: int, users: int):
 
 def seed_to_wrap_up(mentors, arrangements):
     """Sessions that started in the last days and are not wrapped up yet: TO_WRAP_UP_EACH per mentor, each with a
-    mentee whose funding is valid."""
+    mentee whose funding is valid. Those an earlier run left are removed first, so that every run's homepages hold
+    the same number (runs on one database compare)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -191,6 +193,7 @@ def seed_to_wrap_up(mentors, arrangements):
     from sessions_app.models import ServiceAppointment
     from sessions_app.services import sequence_allocate
 
+    ServiceAppointment.objects.filter(location=TO_WRAP_UP_LOCATION, status=ServiceAppointment.Status.SCHEDULED).delete()
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     first = sequence_allocate(name="service_appointment", count=len(mentors) * TO_WRAP_UP_EACH)
     rng, rows = random.Random(7), []
@@ -199,7 +202,7 @@ def seed_to_wrap_up(mentors, arrangements):
             start = now - timedelta(hours=2 + 3 * i)
             arrangement = arrangements[rng.randrange(len(arrangements))]
             rows.append((f"SA-{first + m * TO_WRAP_UP_EACH + i:06d}", mentor.pk, arrangement.mentee_id, start,
-                         start + timedelta(hours=1), "Room 1"))
+                         start + timedelta(hours=1), TO_WRAP_UP_LOCATION))
     insert_rows(ServiceAppointment, ["reference", "mentor_id", "mentee_id", "starts_at", "ends_at", "location"], rows)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
