@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from invoicing.models import MentorPayRate, OrganisationDetails, OutcomePolicy
+from sessions_app.admin.common import IdAutocompleteMixin
 from sessions_app.admin.funding import FunderOnlyListFilter
 from sessions_app.admin.people import MentorAdmin, MentorListFilter
 from sessions_app.models import Mentor, ServiceAppointment
@@ -46,7 +47,7 @@ class DefaultRuleFunderFilter(FunderOnlyListFilter):
 
 
 @admin.register(OutcomePolicy)
-class OutcomePolicyAdmin(admin.ModelAdmin):
+class OutcomePolicyAdmin(IdAutocompleteMixin, admin.ModelAdmin):
     """Whether each outcome is billed and whether the mentor is paid: the default, and funders' own rules."""
 
     form = OutcomePolicyForm
@@ -114,7 +115,7 @@ admin.site.register(Mentor, MentorWithPayRatesAdmin)
 
 
 @admin.register(MentorPayRate)
-class MentorPayRateAdmin(admin.ModelAdmin):
+class MentorPayRateAdmin(IdAutocompleteMixin, admin.ModelAdmin):
     list_display = ("mentor", "hourly_rate", "valid_from")
     list_filter = (("mentor", MentorListFilter), "valid_from")
     list_select_related = ("mentor__user",)

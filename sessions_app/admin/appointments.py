@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from sessions_app.admin.common import (
     RETURN_TO_WRAP_UP,
     AuditTrailAdmin,
-    IdAutocompleteSelect,
+    IdAutocompleteMixin,
     ReadOnlyTabularInline,
     ViewOnlyAdmin,
     complete_wrap_up_url,
@@ -180,7 +180,9 @@ class FinanceCompleteForm(forms.Form):
 
 
 @admin.register(ServiceAppointment)
-class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin, AuditTrailAdmin):
+class ServiceAppointmentAdmin(
+    IdAutocompleteMixin, PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin, AuditTrailAdmin
+):
     form = ServiceAppointmentForm
     list_display = ("reference", "starts", "mentor", "mentee", "mode", "status", "outcome")
     list_display_links = ("reference",)
@@ -329,8 +331,6 @@ class ServiceAppointmentAdmin(PaperSignOffAdminMixin, WrapUpCorrectionAdminMixin
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "mentor":
             kwargs["queryset"] = Mentor.objects.filter(is_active=True).select_related("user")
-        if db_field.name in self.autocomplete_fields:
-            kwargs["widget"] = IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):

@@ -96,3 +96,13 @@ class IdAutocompleteSelect(AutocompleteSelect):
     def optgroups(self, name, value, attr=None):
         ids = [v for v in value if str(v).isascii() and str(v).isdigit() and int(v) < 2**63]
         return super().optgroups(name, ids, attr)
+
+
+class IdAutocompleteMixin:
+    """For an admin whose `autocomplete_fields` use IdAutocompleteSelect: every page with an autocomplete box answers
+    a posted value that is not an id with the form's message, never a server error."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request) and "widget" not in kwargs:
+            kwargs["widget"] = IdAutocompleteSelect(db_field, self.admin_site, using=kwargs.get("using"))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

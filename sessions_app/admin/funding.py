@@ -6,7 +6,7 @@ from django.utils.formats import date_format
 
 from sessions_app import hooks
 from sessions_app.admin.allowance import HOURS_FIELDS, AuthorisedHoursFilter, HoursColumns, annotated
-from sessions_app.admin.common import AuditTrailAdmin
+from sessions_app.admin.common import AuditTrailAdmin, IdAutocompleteMixin
 from sessions_app.models import Funder, FundingArrangement
 from sessions_app.timesheets import timesheet_months
 
@@ -37,7 +37,7 @@ class FunderOnlyListFilter(_NamedEmptyChoice, admin.RelatedOnlyFieldListFilter):
 
 
 @admin.register(FundingArrangement)
-class FundingArrangementAdmin(HoursColumns, AuditTrailAdmin):
+class FundingArrangementAdmin(IdAutocompleteMixin, HoursColumns, AuditTrailAdmin):
     list_display = (
         "mentee", "kind", "funder", "reference", "hourly_rate", "hours_allowance", *HOURS_FIELDS, "valid_from",
     )

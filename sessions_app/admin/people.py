@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from sessions_app.admin.common import RETURN_TO_WRAP_UP, complete_wrap_up_url
+from sessions_app.admin.common import RETURN_TO_WRAP_UP, IdAutocompleteMixin, complete_wrap_up_url
 from sessions_app.admin.allowance import HoursColumns, annotated
 from sessions_app.models import FundingArrangement, Mentee, Mentor, MentorBankDetails, ServiceAppointment, User
 from sessions_app.selectors import appointments_awaiting_finance_for
@@ -95,7 +95,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Mentor)
-class MentorAdmin(admin.ModelAdmin):
+class MentorAdmin(IdAutocompleteMixin, admin.ModelAdmin):
     list_display = ("name", "email", "hourly_pay_rate", "is_active")
     list_filter = ("is_active",)
     search_fields = ("user__full_name", "user__email")
