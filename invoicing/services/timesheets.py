@@ -3,6 +3,7 @@ with WeasyPrint like the invoices. Finance downloads one from the admin (rendere
 sessions as they are now); a funder's invoice email carries one for each arrangement and month on the invoice,
 stored beside the invoice's PDF so that the outbox can read it when it sends the email."""
 
+import re
 from datetime import date
 
 from django.core.files.base import ContentFile
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from invoicing.models import Invoice
+from notifications.services import outbox_attachments_withdraw
 from sessions_app.timesheets import Timesheet, timesheet
 
 from .pdf import PDF_MIMETYPE, html_to_pdf, timesheet_html
@@ -50,7 +52,7 @@ def invoice_timesheet_attachments(invoice: Invoice) -> list[dict]:
         if name in names:  # two arrangements with one reference (or one mentee's name)
             name = name.removesuffix(".pdf") + f"-{arrangement_id}.pdf"
         names.add(name)
-        path = f"{folder}/{invoice.number}-{name}"
+        path = f"{folder}/{invoice.number}-a{arrangement_id}-{name}"  # the arrangement's id: whose it is
         if not default_storage.exists(path):
             path = default_storage.save(path, ContentFile(timesheet_pdf(sheet)))
         attachments.append({"name": name, "path": path, "mimetype": PDF_MIMETYPE})
@@ -58,28 +60,43 @@ def invoice_timesheet_attachments(invoice: Invoice) -> list[dict]:
 
 
 
-def stored_timesheets(invoices) -> list[str]:
-    """The storage names of the timesheets stored to be sent with these issued invoices (beside each one's PDF).
-    One query, and a listing of each year's folder."""
-    numbers_by_year: dict[int, set[str]] = {}
-    for number, issued in invoices.exclude(number=None).values_list("number", "issue_date").order_by():
-        numbers_by_year.setdefault(issued.year, set()).add(number)
+# invoices/2026/INV-2026-000001-a12-timesheet-2026-03-po-7781.pdf: the invoice's number, then the arrangement's id
+# (absent from those stored before it was added: whose they are is then unknown, and they go with any of the invoice's).
+STORED_TIMESHEET = re.compile(r"^(?P<number>.+?)(?:-a(?P<arrangement>\d+))?-timesheet-\d{4}-\d{2}-")
+
+
+def stored_timesheets(lines) -> list[str]:
+    """The storage names of the timesheets stored to be sent with the issued invoices these invoice lines are on,
+    for the lines' arrangements only (a funder's invoice carries one timesheet for each mentee's arrangement). One
+    query, and a listing of each year's folder."""
+    arrangements_by_year: dict[int, dict[str, set[int]]] = {}
+    for number, issued, arrangement_id in (lines.exclude(invoice__number=None)
+                                           .values_list("invoice__number", "invoice__issue_date",
+                                                        "appointment__funding_arrangement_id")
+                                           .order_by().distinct()):
+        arrangements_by_year.setdefault(issued.year, {}).setdefault(number, set()).add(arrangement_id)
     names = []
-    for year, numbers in sorted(numbers_by_year.items()):
+    for year, arrangements_of in sorted(arrangements_by_year.items()):
         folder = f"{Invoice.PDF_FOLDER}/{year}"
         try:
             _, files = default_storage.listdir(folder)
         except FileNotFoundError:
             continue
-        names += [f"{folder}/{name}" for name in sorted(files)
-                  if "-timesheet-" in name and name.split("-timesheet-", 1)[0] in numbers]
+        for name in sorted(files):
+            stored = STORED_TIMESHEET.match(name)
+            if stored and stored["number"] in arrangements_of and (
+                    stored["arrangement"] is None or int(stored["arrangement"]) in arrangements_of[stored["number"]]):
+                names.append(f"{folder}/{name}")
     return names
 
 
-def stored_timesheets_remove(invoices) -> int:
-    """Remove the stored timesheets of these invoices once the transaction commits (a person's erasure, the
-    retention job): they name the mentee and the mentors, and were kept only to be sent. How many there were."""
-    names = stored_timesheets(invoices)
+def stored_timesheets_remove(lines) -> int:
+    """Remove the stored timesheets of these invoice lines' invoices and arrangements (a person's erasure, the
+    retention job): they name the mentee and the mentors, and were kept only to be sent. An email still waiting to
+    go drops them from its attachments (it goes with the invoice and the rest) once the transaction commits, when
+    the files go. How many there were."""
+    names = stored_timesheets(lines)
     if names:
+        outbox_attachments_withdraw(names)
         transaction.on_commit(lambda: [default_storage.delete(name) for name in names])
     return len(names)

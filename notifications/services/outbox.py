@@ -68,6 +68,22 @@ def outbox_rewrite(*, email_id: int, subject: str, text_body: str, html_body: st
     return email
 
 
+def outbox_attachments_withdraw(paths) -> int:
+    """Files about to leave storage (a person's erasure, the retention job) come off the emails still waiting to
+    go, which then go without them instead of failing at every attempt. Emails being sent hold their row until they
+    have gone, and are left as they are. How many emails changed."""
+    paths = set(paths)
+    changed = 0
+    for email in OutboxEmail.objects.select_for_update().filter(status=OutboxEmail.Status.PENDING).exclude(
+            attachments=[]).only("pk", "attachments"):
+        kept = [attachment for attachment in email.attachments if attachment.get("path") not in paths]
+        if len(kept) < len(email.attachments):
+            email.attachments = kept
+            email.save(update_fields=["attachments"])
+            changed += 1
+    return changed
+
+
 def _checked(attachments: list[dict]) -> list[dict]:
     checked = []
     for attachment in attachments:

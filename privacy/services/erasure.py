@@ -215,7 +215,7 @@ def _erase_mentee(mentee: Mentee, label: str, now) -> dict:
         & documents_past_retention(Invoice, today), now) + remove_pdfs(
         PaymentStatement, Q(pk__in=PaymentStatement.objects.filter(lines__appointment__mentee=mentee).values("pk"))
         & documents_past_retention(PaymentStatement, today), now)
-    counts["timesheets sent with invoices removed"] = _timesheets(Q(lines__appointment__mentee=mentee))
+    counts["timesheets sent with invoices removed"] = _timesheets(Q(appointment__mentee=mentee))
     counts["invoice lines past retention"] = InvoiceLine.objects.filter(
         Q(appointment__mentee=mentee) & _via("invoice", Invoice, today)).update(mentee_name=label)
     counts["statement lines past retention"] = StatementLine.objects.filter(
@@ -273,7 +273,7 @@ def _erase_mentor(mentor: Mentor, label: str, now) -> dict:
         erased_values={PaymentStatement: {"supplier_address": ""}},
         now=now,
     ))
-    counts["timesheets sent with invoices removed"] = _timesheets(Q(lines__appointment__mentor=mentor))
+    counts["timesheets sent with invoices removed"] = _timesheets(Q(appointment__mentor=mentor))
     today = timezone.localdate(now)
     counts["statement lines past retention"] = StatementLine.objects.filter(
         Q(statement__mentor=mentor) & _via("statement", PaymentStatement, today),
@@ -299,9 +299,10 @@ def _mentor_bank_details_and_payments(mentor: Mentor, label: str, today) -> dict
 
 
 def _timesheets(lines: Q) -> int:
-    """The stored timesheets sent with invoices (their sessions, mentee, mentors), whatever the invoice's retention:
-    HMRC needs the invoice, not its timesheet."""
-    return stored_timesheets_remove(Invoice.objects.filter(pk__in=Invoice.objects.filter(lines).values("pk")))
+    """The stored timesheets sent with invoices that hold their sessions (each names the mentee and the sessions'
+    mentors), whatever the invoice's retention: HMRC needs the invoice, not its timesheet. Other mentees' timesheets
+    on the same invoice stay."""
+    return stored_timesheets_remove(InvoiceLine.objects.filter(lines))
 
 
 def _wrap_up_requests(mentor) -> int:

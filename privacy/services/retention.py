@@ -134,7 +134,7 @@ def _documents(report, now, batch_size):
 
     def invoice_pdfs(ids):  # and the timesheets stored beside them, sent with them
         pdfs(Invoice)(ids)
-        report.add("timesheets removed", stored_timesheets_remove(Invoice.objects.filter(pk__in=ids)))
+        report.add("timesheets removed", stored_timesheets_remove(InvoiceLine.objects.filter(invoice_id__in=ids)))
 
     _in_batches(report, "invoices", Invoice,
                 past[Invoice] & (Q(bill_to_email__gt="") | Q(pdf_removed_at__isnull=True)),

@@ -182,7 +182,8 @@ def stored_files_expected(invoice: Invoice) -> list[str]:
     """An issued invoice's PDF and, for a funder's, the timesheet of each arrangement and month on it, once each."""
     sheets = [timesheet(arrangement_id=arrangement_id, month=month)
               for arrangement_id, month in invoice_timesheet_keys(invoice)]
-    return [f"{invoice.number}.pdf", *(f"{invoice.number}-{timesheet_filename(sheet)}" for sheet in sheets)]
+    return [f"{invoice.number}.pdf", *(f"{invoice.number}-a{sheet.arrangement.pk}-{timesheet_filename(sheet)}"
+                                       for sheet in sheets)]
 
 
 def check_every_invoice_once(worker_mail: Path, title: str, **more):

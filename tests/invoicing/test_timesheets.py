@@ -9,7 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
-from invoicing.models import Invoice
+from invoicing.models import Invoice, InvoiceLine
 from invoicing.services import month_end_generate
 from invoicing.services.pdf import timesheet_html
 from invoicing.services.timesheets import stored_timesheets, stored_timesheets_remove, timesheet_pdf
@@ -172,8 +172,64 @@ def test_finance_downloads_a_timesheet_from_the_invoice_and_the_arrangement(issu
 def test_the_stored_timesheet_goes_with_the_invoices_pdf_and_leaves_the_pdf(issued, django_capture_on_commit_callbacks):
     """The retention job and a person's erasure remove the copy kept to be sent (tests/privacy/test_erasure.py)."""
     invoice, _ = issued
-    stored = "invoices/2026/INV-2026-000001-timesheet-2026-03-po-7781.pdf"
-    assert stored_timesheets(Invoice.objects.all()) == [stored] and default_storage.exists(stored)
+    stored = f"invoices/2026/INV-2026-000001-a{invoice.funding_arrangement_id}-timesheet-2026-03-po-7781.pdf"
+    assert stored_timesheets(InvoiceLine.objects.all()) == [stored] and default_storage.exists(stored)
     with django_capture_on_commit_callbacks(execute=True):
-        assert stored_timesheets_remove(Invoice.objects.filter(pk=invoice.pk)) == 1
+        assert stored_timesheets_remove(InvoiceLine.objects.filter(invoice=invoice)) == 1
     assert not default_storage.exists(stored) and default_storage.exists(invoice.pdf.name)
+
+
+@pytest.fixture
+def two_mentees_on_one_invoice(org, funder, mentor, finance_user, django_capture_on_commit_callbacks):
+    """A funder billed once a month for everyone: Mo's (PO-7781) and Ada's (PO-9000) March sessions on one invoice,
+    issued, its email sent with a timesheet for each."""
+    funder.single_monthly_invoice = True
+    funder.save()
+    arrangements = {}
+    for name, reference in (("Mo Mentee", "PO-7781"), ("Ada Mentee", "PO-9000")):
+        arrangements[name] = FundingArrangementFactory(mentee=MenteeFactory(full_name=name), funder=funder,
+                                                       reference=reference, hourly_rate=Decimal("55.00"))
+        wrapped_up(mentor, arrangements[name], datetime(2026, 3, 10, 10, tzinfo=LONDON))
+    month_end_generate(year=2026, month=3)
+    (invoice,), _ = issue_all(finance_user, django_capture_on_commit_callbacks)
+    return invoice, arrangements
+
+
+def stored_names():
+    return sorted(name for name in default_storage.listdir("invoices/2026")[1] if "timesheet" in name)
+
+
+def test_erasing_a_mentee_removes_their_timesheet_and_leaves_the_other_mentees(
+        two_mentees_on_one_invoice, finance_user, django_capture_on_commit_callbacks):
+    from privacy.services.erasure import person_erase
+
+    invoice, arrangements = two_mentees_on_one_invoice
+    mo, ada = arrangements["Mo Mentee"], arrangements["Ada Mentee"]
+    assert stored_names() == sorted([f"{invoice.number}-a{ada.pk}-timesheet-2026-03-po-9000.pdf",
+                                     f"{invoice.number}-a{mo.pk}-timesheet-2026-03-po-7781.pdf"])
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(kind="mentee", person_id=mo.mentee_id, acting_user=finance_user, reason="Their request.")
+    assert stored_names() == [f"{invoice.number}-a{ada.pk}-timesheet-2026-03-po-9000.pdf"]
+    assert default_storage.exists(invoice.pdf.name)
+
+
+def test_an_invoice_email_still_waiting_goes_without_the_erased_mentees_timesheet(
+        two_mentees_on_one_invoice, finance_user, mailoutbox, django_capture_on_commit_callbacks):
+    from notifications.models import OutboxEmail
+    from notifications.services import outbox_deliver
+    from privacy.services.erasure import person_erase
+
+    invoice, arrangements = two_mentees_on_one_invoice
+    email = OutboxEmail.objects.get(key=f"invoice:{invoice.number}")
+    OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxEmail.Status.PENDING)  # the mail server was down
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(kind="mentee", person_id=arrangements["Mo Mentee"].mentee_id, acting_user=finance_user,
+                     reason="Their request.")
+    email.refresh_from_db()
+    assert [attachment["name"] for attachment in email.attachments] == [
+        f"{invoice.number}.pdf", "timesheet-2026-03-po-9000.pdf"]
+    assert email.status == OutboxEmail.Status.PENDING
+    assert outbox_deliver(email_id=email.pk)
+    (sent,) = [message for message in mailoutbox if message.to == ["invoices@sfe.example"]]
+    assert [name for name, _, _ in sent.attachments] == [f"{invoice.number}.pdf", "timesheet-2026-03-po-9000.pdf"]
