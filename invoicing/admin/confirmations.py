@@ -78,6 +78,9 @@ def _invoice_left(row) -> str:
 
 
 def _statement_left(row) -> str:
+    if row["status"] == PaymentStatement.Status.APPROVED and row["total"] < 0:
+        return (f"{row['number']} came to -£{-row['total']:,.2f}: nothing is paid on it, and what the mentor owes is "
+                "taken off their next payment statement")
     return {
         PaymentStatement.Status.DRAFT: "a draft: it has not been issued or approved for payment",
         PaymentStatement.Status.ISSUED: f"{row['number']} is issued but not approved for payment",

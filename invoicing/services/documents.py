@@ -285,8 +285,10 @@ def carry_forward_what_is_owed(statement: PaymentStatement, *, acting_user, now)
 
 @transaction.atomic
 def statement_mark_paid(*, statement_ids, acting_user) -> int:
+    """Approved statements paid outside a payment run. One that came to less than nothing is left as it is: nothing
+    is paid on it, and what the mentor owes is on their next statement (`statement_approve`)."""
     statements = list(PaymentStatement.objects.select_for_update().filter(
-        pk__in=list(statement_ids), status=PaymentStatement.Status.APPROVED))
+        pk__in=list(statement_ids), status=PaymentStatement.Status.APPROVED, total__gte=0))
     now = timezone.now()
     for statement in statements:
         statement.status, statement.paid_at = PaymentStatement.Status.PAID, now

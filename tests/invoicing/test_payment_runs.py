@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from invoicing.bacs import RECORD_LENGTH, Payment, bacs_text, standard18_file, standard18_record
 from invoicing.models import OrganisationDetails, PaymentRun, PaymentRunItem, PaymentStatement, StatementAdjustment
-from invoicing.services import statement_approve
+from invoicing.services import statement_approve, statement_mark_paid
 from invoicing.services.corrections import statement_adjustments_attach
 from invoicing.services.pdf import statement_html
 from invoicing.services.payment_runs import (
@@ -163,6 +163,24 @@ def test_a_statement_that_nets_negative_pays_nothing_and_what_is_owed_comes_off_
                                                            status=PaymentStatement.Status.ISSUED)
     december.refresh_from_db()
     assert "brought forward from PAY-2026-000009" in statement_html(december)
+
+
+def test_marking_a_statement_that_came_to_less_than_nothing_paid_is_refused_with_the_reason(
+        team, finance_user, finance_client):
+    """Nothing is paid on it (what the mentor owes went to their next statement), so "Mark selected as paid" leaves
+    it approved and says why, and marks the others."""
+    owing = statement(team["ann_oct"].mentor, "PAY-2026-000009", "-15.00", status=PaymentStatement.Status.ISSUED,
+                      month=9)
+    statement_approve(statement_ids=[owing.pk], acting_user=finance_user)
+    url = reverse("admin:invoicing_paymentstatement_changelist")
+    chosen = [owing.pk, team["ann_oct"].pk]
+    page = finance_client.post(url, {"action": "mark_paid", "_selected_action": chosen})
+    assert page.context["button"] == "Yes, mark 1 payment statement as paid"
+    assert ("PAY-2026-000009 came to -£15.00: nothing is paid on it, and what the mentor owes is taken off their next "
+            "payment statement") in html.unescape(page.content.decode())
+    assert statement_mark_paid(statement_ids=chosen, acting_user=finance_user) == 1
+    assert dict(PaymentStatement.objects.filter(pk__in=chosen).values_list("number", "status")) == {
+        "PAY-2026-000009": PaymentStatement.Status.APPROVED, team["ann_oct"].number: PaymentStatement.Status.PAID}
 
 
 def test_no_run_without_the_paying_account(team, finance_user):

@@ -104,6 +104,8 @@ def test_mentees_cover_every_funding_case(seeded_twice):
     assert {"Student Finance England", "University of Northbridge", "Harbour Logistics Ltd"} <= set(
         Funder.objects.values_list("name", flat=True)
     )
+    # A funder billed only for what the mentee confirmed, and others billed for every session.
+    assert set(Funder.objects.values_list("bill_only_confirmed", flat=True)) == {True, False}
 
 
 def test_first_mentor_has_past_sessions_to_wrap_up_this_month_and_last(seeded_twice):

@@ -55,6 +55,7 @@ FUNDERS = [
         "billing_email": "disability.finance@northbridge.ac.example",
         "billing_address": "Registry Building\nUniversity of Northbridge\nNorthbridge\nNB1 2UN",
         "sends_attendance_emails": True,
+        "bill_only_confirmed": True,  # invoiced only for sessions Ravi confirms by his email's link
     },
     {
         "name": EMPLOYER,
