@@ -51,7 +51,8 @@ def test_an_issued_invoice_is_emailed_to_the_bill_to_contact_with_its_pdf(issued
     assert email.kind == OutboxEmail.Kind.INVOICE and email.status == OutboxEmail.Status.SENT
     assert email.attachments == [
         {"name": "INV-2026-000001.pdf", "path": "invoices/2026/INV-2026-000001.pdf", "mimetype": "application/pdf"},
-        {"name": "timesheet-2026-03-po-7781.pdf", "path": "invoices/2026/INV-2026-000001-timesheet-2026-03-po-7781.pdf",
+        {"name": "timesheet-2026-03-po-7781.pdf",
+         "path": f"invoices/2026/INV-2026-000001-a{invoice.funding_arrangement_id}-timesheet-2026-03-po-7781.pdf",
          "mimetype": "application/pdf"}]
 
 

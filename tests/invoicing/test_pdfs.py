@@ -268,7 +268,8 @@ def test_rendering_again_keeps_the_stored_pdf_and_renders_nothing(issued):
     assert invoice.pdf.name == stored
     assert Path(invoice.pdf.path).read_bytes() == before
     assert sorted(p.name for p in Path(invoice.pdf.path).parent.iterdir()) == [
-        "INV-2026-000001-timesheet-2026-03-po-7781.pdf", "INV-2026-000001.pdf"]  # its timesheet, sent with it
+        f"INV-2026-000001-a{invoice.funding_arrangement_id}-timesheet-2026-03-po-7781.pdf",
+        "INV-2026-000001.pdf"]  # its timesheet, sent with it (the arrangement's id says whose)
 
 
 def test_a_pdf_whose_file_was_lost_is_rendered_again(issued):
