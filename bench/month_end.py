@@ -45,9 +45,9 @@ SELECT 'draft', %(start)s, %(end)s, group_key, MIN(funder_id), MIN(arrangement_i
 FROM floor_billing GROUP BY group_key;
 
 INSERT INTO invoicing_invoiceline (invoice_id, appointment_id, session_date, reference, mentee_name, outcome,
-    minutes, hourly_rate, net, is_late, released)
+    minutes, hourly_rate, net, is_late, released, charge_rule)
 SELECT i.id, b.id, b.session_date, b.reference, b.mentee_name, b.outcome, b.minutes, b.hourly_rate,
-       ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %(start)s, false
+       ROUND(b.minutes * b.hourly_rate / 60, 2), b.session_date < %(start)s, false, b.outcome
 FROM floor_billing b JOIN invoicing_invoice i ON i.group_key = b.group_key AND i.period_start = %(start)s;
 
 CREATE TEMP TABLE floor_paying ON COMMIT DROP AS
