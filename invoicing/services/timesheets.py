@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from invoicing.models import Invoice
 from notifications.services import outbox_attachments_withdraw
+from sessions_app.models import FundingArrangement
 from sessions_app.timesheets import Timesheet, timesheet
 
 from .pdf import PDF_MIMETYPE, html_to_pdf, timesheet_html
@@ -67,14 +68,20 @@ STORED_TIMESHEET = re.compile(r"^(?P<number>.+?)(?:-a(?P<arrangement>\d+))?-time
 
 def stored_timesheets(lines) -> list[str]:
     """The storage names of the timesheets stored to be sent with the issued invoices these invoice lines are on,
-    for the lines' arrangements only (a funder's invoice carries one timesheet for each mentee's arrangement). One
-    query, and a listing of each year's folder."""
+    for the lines' mentees only: a funder's invoice carries one timesheet for each mentee's arrangement, and a
+    correction may since have moved a session to another of its mentee's arrangements. Two queries, and a listing
+    of each year's folder."""
+    invoiced = list(lines.exclude(invoice__number=None)
+                    .values_list("invoice__number", "invoice__issue_date", "appointment__mentee_id")
+                    .order_by().distinct())
+    arrangements_of_mentee: dict[int, set[int]] = {}
+    for arrangement_id, mentee_id in FundingArrangement.objects.filter(
+            mentee_id__in={mentee_id for *_, mentee_id in invoiced}).values_list("pk", "mentee_id"):
+        arrangements_of_mentee.setdefault(mentee_id, set()).add(arrangement_id)
     arrangements_by_year: dict[int, dict[str, set[int]]] = {}
-    for number, issued, arrangement_id in (lines.exclude(invoice__number=None)
-                                           .values_list("invoice__number", "invoice__issue_date",
-                                                        "appointment__funding_arrangement_id")
-                                           .order_by().distinct()):
-        arrangements_by_year.setdefault(issued.year, {}).setdefault(number, set()).add(arrangement_id)
+    for number, issued, mentee_id in invoiced:
+        arrangements_by_year.setdefault(issued.year, {}).setdefault(number, set()).update(
+            arrangements_of_mentee.get(mentee_id, ()))
     names = []
     for year, arrangements_of in sorted(arrangements_by_year.items()):
         folder = f"{Invoice.PDF_FOLDER}/{year}"
@@ -91,7 +98,7 @@ def stored_timesheets(lines) -> list[str]:
 
 
 def stored_timesheets_remove(lines) -> int:
-    """Remove the stored timesheets of these invoice lines' invoices and arrangements (a person's erasure, the
+    """Remove the stored timesheets of these invoice lines' invoices and mentees (a person's erasure, the
     retention job): they name the mentee and the mentors, and were kept only to be sent. An email still waiting to
     go drops them from its attachments (it goes with the invoice and the rest) once the transaction commits, when
     the files go. How many there were."""

@@ -213,6 +213,21 @@ def test_erasing_a_mentee_removes_their_timesheet_and_leaves_the_other_mentees(
     assert default_storage.exists(invoice.pdf.name)
 
 
+def test_erasing_a_mentee_removes_their_timesheet_even_after_a_correction_moved_the_session(
+        two_mentees_on_one_invoice, finance_user, django_capture_on_commit_callbacks):
+    """Mo's session was moved to another of Mo's arrangements after the invoice went (a correction): the timesheet
+    sent under the first arrangement still names Mo, and goes with the erasure."""
+    from privacy.services.erasure import person_erase
+
+    invoice, arrangements = two_mentees_on_one_invoice
+    mo, ada = arrangements["Mo Mentee"], arrangements["Ada Mentee"]
+    ServiceAppointment.objects.filter(mentee=mo.mentee).update(
+        funding_arrangement=FundingArrangementFactory(mentee=mo.mentee, self_funded=True))
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(kind="mentee", person_id=mo.mentee_id, acting_user=finance_user, reason="Their request.")
+    assert stored_names() == [f"{invoice.number}-a{ada.pk}-timesheet-2026-03-po-9000.pdf"]
+
+
 def test_an_invoice_email_still_waiting_goes_without_the_erased_mentees_timesheet(
         two_mentees_on_one_invoice, finance_user, mailoutbox, django_capture_on_commit_callbacks):
     from notifications.models import OutboxEmail
