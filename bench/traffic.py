@@ -193,7 +193,8 @@ def seed_to_wrap_up(mentors, arrangements):
     from sessions_app.models import ServiceAppointment
     from sessions_app.services import sequence_allocate
 
-    ServiceAppointment.objects.filter(location=TO_WRAP_UP_LOCATION, status=ServiceAppointment.Status.SCHEDULED).delete()
+    ServiceAppointment.objects.filter(location=TO_WRAP_UP_LOCATION,
+                                      status=ServiceAppointment.Status.SCHEDULED).delete()
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     first = sequence_allocate(name="service_appointment", count=len(mentors) * TO_WRAP_UP_EACH)
     rng, rows = random.Random(7), []

@@ -37,6 +37,7 @@ from invoicing.services import (
     statement_mark_paid,
     statements_issue,
 )
+from invoicing.services.payment_runs import owes_text
 from invoicing.services.pdf import html_to_pdf, invoice_html, statement_html
 
 SHOWN = 200  # rows listed per group on the page; the counts and totals cover every one
@@ -78,9 +79,9 @@ def _invoice_left(row) -> str:
 
 
 def _statement_left(row) -> str:
-    if row["status"] == PaymentStatement.Status.APPROVED and row["total"] < 0:
-        return (f"{row['number']} came to -£{-row['total']:,.2f}: nothing is paid on it, and what the mentor owes is "
-                "taken off their next payment statement")
+    if row["status"] == PaymentStatement.Status.APPROVED and row["total"] < 0:  # as the payment run says it
+        statement = PaymentStatement.objects.select_related("carried_forward__statement").get(pk=row["pk"])
+        return f"{row['number']}: {owes_text(statement)}"
     return {
         PaymentStatement.Status.DRAFT: "a draft: it has not been issued or approved for payment",
         PaymentStatement.Status.ISSUED: f"{row['number']} is issued but not approved for payment",

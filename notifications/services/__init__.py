@@ -5,7 +5,9 @@ from .corrections import wrap_up_correction_queue, wrap_up_reopened_queue
 from .documents import (
     credit_note_email_queue, invoice_email_queue, remittance_advice_queue, statement_email_queue,
 )
-from .outbox import outbox_attachments_withdraw, outbox_deliver, outbox_enqueue, outbox_resend, outbox_rewrite, outbox_sweep
+from .outbox import (
+    outbox_attachments_withdraw, outbox_deliver, outbox_enqueue, outbox_resend, outbox_rewrite, outbox_sweep,
+)
 from .reminders import leadership_summary_send, wrap_up_reminders_send
 from .requests import wrap_up_request_queue
 

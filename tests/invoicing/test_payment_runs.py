@@ -176,8 +176,9 @@ def test_marking_a_statement_that_came_to_less_than_nothing_paid_is_refused_with
     chosen = [owing.pk, team["ann_oct"].pk]
     page = finance_client.post(url, {"action": "mark_paid", "_selected_action": chosen})
     assert page.context["button"] == "Yes, mark 1 payment statement as paid"
-    assert ("PAY-2026-000009 came to -£15.00: nothing is paid on it, and what the mentor owes is taken off their next "
-            "payment statement") in html.unescape(page.content.decode())
+    assert ("PAY-2026-000009: the mentor owes £15.00 (corrections to sessions paid earlier came to more than this "
+            "statement's pay): nothing is paid, since a bank payment cannot be negative; it is taken off their next "
+            "payment statement, at the next month end") in html.unescape(page.content.decode())
     assert statement_mark_paid(statement_ids=chosen, acting_user=finance_user) == 1
     assert dict(PaymentStatement.objects.filter(pk__in=chosen).values_list("number", "status")) == {
         "PAY-2026-000009": PaymentStatement.Status.APPROVED, team["ann_oct"].number: PaymentStatement.Status.PAID}
